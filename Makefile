@@ -1,0 +1,51 @@
+# Everything a fresh machine needs, from python3 and make alone.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(abspath $(PY))
+export UV_NO_PROGRESS := 1
+
+.PHONY: run test lint typecheck contracts pytest bench-cli clean lock
+
+$(UV):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# --inexact keeps uv itself (not in the lock) inside the venv.
+$(VENV)/.main: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --inexact --no-dev
+	touch $@
+
+$(VENV)/.dev: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --inexact --extra dev
+	touch $@ $(VENV)/.main
+
+run: $(VENV)/.main
+	$(VENV)/bin/privlink serve
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+
+typecheck: $(VENV)/.dev
+	$(VENV)/bin/mypy src
+
+contracts: $(VENV)/.dev
+	$(VENV)/bin/lint-imports
+
+pytest: $(VENV)/.dev
+	$(VENV)/bin/pytest
+
+test: lint typecheck contracts pytest
+
+bench-cli: $(VENV)/.main
+	$(PY) benchmarks/cli_startup.py
+
+lock: $(UV)
+	$(UV) lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

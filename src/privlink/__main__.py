@@ -1,0 +1,5 @@
+"""`python -m privlink` runs the CLI."""
+
+from privlink.cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""`privlink admin …`: operator commands run directly on the server's database.
+
+They work before any token exists (that is how the first project is made).
+Loaded lazily by `cli.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from privlink.server import open_database
+from privlink.services import tenancy
+from privlink.settings import Settings
+from privlink.store.db import make_sessionmaker
+from privlink.store.tables import ApiToken, Project
+
+T = TypeVar("T")
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    engine = open_database(settings)
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _run(settings: Settings, action: Callable[[Session], T]) -> T:
+    with _session(settings) as session:
+        return action(session)
+
+
+def project_row(project: Project) -> dict[str, Any]:
+    return {"project_name": project.name, "create_time": project.created_at.isoformat()}
+
+
+def token_row(token: ApiToken) -> dict[str, Any]:
+    return {
+        "token_id": token.token_id,
+        "project": token.project.name if token.project else None,
+        "admin": token.is_admin,
+        "description": token.description,
+        "create_time": token.created_at.isoformat(),
+        "revoked": token.revoked_at is not None,
+    }
+
+
+def create_project(settings: Settings, name: str) -> dict[str, Any]:
+    return _run(settings, lambda s: project_row(tenancy.create_project(s, name=name)))
+
+
+def list_projects(settings: Settings) -> list[dict[str, Any]]:
+    admin = tenancy.Caller(token_id="cli", is_admin=True, project=None)
+    return _run(
+        settings, lambda s: [project_row(p) for p in tenancy.list_projects(s, caller=admin)]
+    )
+
+
+def create_token(
+    settings: Settings, *, project: str | None, is_admin: bool, description: str
+) -> dict[str, Any]:
+    def action(session: Session) -> dict[str, Any]:
+        issued = tenancy.create_token(
+            session, project=project, is_admin=is_admin, description=description
+        )
+        return {**token_row(issued.token), "full_token": issued.secret}
+
+    return _run(settings, action)
+
+
+def list_tokens(settings: Settings, project: str | None) -> list[dict[str, Any]]:
+    return _run(settings, lambda s: [token_row(t) for t in tenancy.list_tokens(s, project=project)])
+
+
+def revoke_token(settings: Settings, token_id: str) -> dict[str, Any]:
+    return _run(settings, lambda s: token_row(tenancy.revoke_token(s, token_id=token_id)))

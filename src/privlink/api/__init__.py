@@ -1,0 +1,1 @@
+"""HTTP API: the Aiven-compatible surface and privlink's native one."""

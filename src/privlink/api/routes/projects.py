@@ -1,0 +1,72 @@
+"""Projects (Aiven's shape) and API tokens (native, admin only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path
+
+from privlink.api.deps import AdminDep, CallerDep, ProjectDep, SessionDep
+from privlink.api.schemas import (
+    ProjectCreate,
+    ProjectEnvelope,
+    ProjectPublic,
+    ProjectsPublic,
+    TokenCreate,
+    TokenCreated,
+    TokenPublic,
+    TokensPublic,
+)
+from privlink.services import tenancy
+from privlink.store.tables import ApiToken, Project
+
+router = APIRouter(tags=["projects"])
+
+
+def _project(project: Project) -> ProjectPublic:
+    return ProjectPublic(project_name=project.name, create_time=project.created_at)
+
+
+def _token(token: ApiToken) -> TokenPublic:
+    return TokenPublic(
+        token_id=token.token_id,
+        project=token.project.name if token.project else None,
+        admin=token.is_admin,
+        description=token.description,
+        create_time=token.created_at,
+        revoked=token.revoked_at is not None,
+    )
+
+
+@router.get("/v1/project")
+def list_projects(session: SessionDep, caller: CallerDep) -> ProjectsPublic:
+    projects = tenancy.list_projects(session, caller=caller)
+    return ProjectsPublic(projects=[_project(p) for p in projects])
+
+
+@router.post("/v1/project", status_code=201)
+def create_project(body: ProjectCreate, session: SessionDep, _admin: AdminDep) -> ProjectEnvelope:
+    return ProjectEnvelope(project=_project(tenancy.create_project(session, name=body.project)))
+
+
+@router.get("/v1/project/{project}")
+def get_project(project: ProjectDep) -> ProjectEnvelope:
+    return ProjectEnvelope(project=_project(project))
+
+
+@router.get("/v1/admin/tokens", tags=["admin"])
+def list_tokens(session: SessionDep, _admin: AdminDep, project: str | None = None) -> TokensPublic:
+    return TokensPublic(tokens=[_token(t) for t in tenancy.list_tokens(session, project=project)])
+
+
+@router.post("/v1/admin/tokens", status_code=201, tags=["admin"])
+def create_token(body: TokenCreate, session: SessionDep, _admin: AdminDep) -> TokenCreated:
+    issued = tenancy.create_token(
+        session, project=body.project, is_admin=body.admin, description=body.description
+    )
+    return TokenCreated(**_token(issued.token).model_dump(), full_token=issued.secret)
+
+
+@router.delete("/v1/admin/tokens/{token_id}", tags=["admin"])
+def revoke_token(
+    session: SessionDep, _admin: AdminDep, token_id: str = Path(max_length=16)
+) -> TokenPublic:
+    return _token(tenancy.revoke_token(session, token_id=token_id))

@@ -1,0 +1,1 @@
+"""Pure domain: validation, states and errors. Imports no I/O library."""

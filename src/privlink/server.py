@@ -1,0 +1,94 @@
+"""`privlink serve` and `privlink db …`: the commands that run against the database.
+
+Loaded lazily by `cli.py`, so that the CLI's other commands start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import structlog
+import uvicorn
+from sqlalchemy import Engine
+
+from privlink import logs
+from privlink.api.app import create_app
+from privlink.services import tenancy
+from privlink.settings import Settings
+from privlink.store import migrate
+from privlink.store.db import make_engine, make_sessionmaker
+
+log = structlog.get_logger(__name__)
+TOKEN_FILE = "admin-token"
+
+
+def open_database(settings: Settings) -> Engine:
+    """An engine whose schema is at the newest migration."""
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    return engine
+
+
+def _save_token(path: Path, secret: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+
+
+def _banner(settings: Settings, admin_secret: str | None) -> str:
+    url = f"http://{settings.host}:{settings.port}"
+    token_file = settings.data_dir / TOKEN_FILE
+    lines = [
+        f"privlink is serving on {url} (cloud: {settings.cloud}, database: "
+        f"{settings.database_url.split('@')[-1]})"
+    ]
+    if admin_secret:
+        lines += [
+            "",
+            "First start: an admin token was created. It is shown only this once",
+            f"(a copy readable only by you is in {token_file}):",
+            "",
+            f"    {admin_secret}",
+            "",
+            "Next, in another terminal:",
+            f"    curl -s -H 'Authorization: Bearer {admin_secret}' {url}/v1/project",
+        ]
+    else:
+        lines += [
+            f"Admin token: the one printed on first start (copy in {token_file});",
+            "make another with `privlink admin token create --admin`.",
+        ]
+    return "\n".join(lines)
+
+
+def serve(settings: Settings) -> None:
+    logs.configure(settings.log_format, settings.log_level)
+    engine = open_database(settings)
+    with make_sessionmaker(engine)() as session, session.begin():
+        issued = tenancy.ensure_admin_token(session)
+    if issued is not None:
+        _save_token(settings.data_dir / TOKEN_FILE, issued.secret)
+    app = create_app(settings, engine=engine)
+    print(_banner(settings, issued.secret if issued else None), file=sys.stderr, flush=True)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+    engine.dispose()
+
+
+def db_upgrade(settings: Settings) -> str:
+    engine = open_database(settings)
+    try:
+        return migrate.current_revision(engine) or "empty"
+    finally:
+        engine.dispose()

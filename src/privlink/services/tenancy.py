@@ -1,0 +1,153 @@
+"""Projects, API tokens and who may see what.
+
+Tokens look like `plk_<token id>_<secret>`; only a SHA-256 digest of the whole
+token is stored, and the token id finds the row without scanning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from privlink.domain import validation
+from privlink.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from privlink.store import tenancy as store
+from privlink.store.tables import ApiToken, Project, utcnow
+
+TOKEN_PREFIX = "plk"
+MAX_DESCRIPTION = 200
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: resolved from a token."""
+
+    token_id: str
+    is_admin: bool
+    project: str | None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A freshly made token; `secret` is the only time the full token exists."""
+
+    token: ApiToken
+    secret: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_project(session: Session, *, name: str) -> Project:
+    validation.project_name(name)
+    if store.get_project(session, name=name) is not None:
+        raise Conflict(f"Project '{name}' already exists")
+    try:
+        return store.add_project(session, name=name)
+    except IntegrityError as error:  # a concurrent create won the race
+        raise Conflict(f"Project '{name}' already exists") from error
+
+
+def list_projects(session: Session, *, caller: Caller) -> Sequence[Project]:
+    projects = store.list_projects(session)
+    if caller.is_admin:
+        return projects
+    return [project for project in projects if project.name == caller.project]
+
+
+def get_project(session: Session, *, caller: Caller, name: str) -> Project:
+    """The project, if the caller may see it; otherwise 404 so existence is not leaked."""
+    if caller.is_admin or caller.project == name:
+        project = store.get_project(session, name=name)
+        if project is not None:
+            return project
+    raise NotFound(f"Project '{name}' does not exist")
+
+
+def create_token(
+    session: Session,
+    *,
+    project: str | None,
+    is_admin: bool = False,
+    description: str = "",
+) -> IssuedToken:
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(f"Token description is longer than {MAX_DESCRIPTION} characters")
+    if not is_admin and project is None:
+        raise InvalidInput("A token needs a project, or must be an admin token")
+    owner = None
+    if project is not None:
+        owner = store.get_project(session, name=project)
+        if owner is None:
+            raise NotFound(f"Project '{project}' does not exist")
+    token_id = secrets.token_hex(6)
+    secret = f"{TOKEN_PREFIX}_{token_id}_{secrets.token_urlsafe(32)}"
+    token = store.add_token(
+        session,
+        token_id=token_id,
+        secret_hash=_digest(secret),
+        project=owner,
+        is_admin=is_admin,
+        description=description,
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+def list_tokens(session: Session, *, project: str | None = None) -> Sequence[ApiToken]:
+    project_id = None
+    if project is not None:
+        owner = store.get_project(session, name=project)
+        if owner is None:
+            raise NotFound(f"Project '{project}' does not exist")
+        project_id = owner.id
+    return store.list_tokens(session, project_id=project_id)
+
+
+def revoke_token(session: Session, *, token_id: str) -> ApiToken:
+    token = store.get_token(session, token_id=token_id)
+    if token is None:
+        raise NotFound(f"Token '{token_id}' does not exist")
+    if token.revoked_at is None:
+        store.revoke_token(token, at=utcnow())
+    return token
+
+
+def authenticate(session: Session, *, secret: str | None) -> Caller:
+    """Resolve a presented token to a caller, or raise `Unauthenticated`."""
+    if not secret:
+        raise Unauthenticated(
+            "Authentication required: send 'Authorization: aivenv1 TOKEN' or 'Bearer TOKEN'"
+        )
+    prefix, _, rest = secret.partition("_")
+    token_id, _, _ = rest.partition("_")
+    token = store.get_token(session, token_id=token_id) if prefix == TOKEN_PREFIX else None
+    if (
+        token is None
+        or token.revoked_at is not None
+        or not hmac.compare_digest(token.secret_hash, _digest(secret))
+    ):
+        raise Unauthenticated("Invalid or revoked token")
+    return Caller(
+        token_id=token.token_id,
+        is_admin=token.is_admin,
+        project=token.project.name if token.project is not None else None,
+    )
+
+
+def require_admin(caller: Caller) -> None:
+    if not caller.is_admin:
+        raise Forbidden("This operation needs an admin token")
+
+
+def ensure_admin_token(session: Session) -> IssuedToken | None:
+    """Issue the first admin token when none is live; None when one already exists."""
+    if store.has_live_admin_token(session):
+        return None
+    return create_token(session, project=None, is_admin=True, description="first-start admin")

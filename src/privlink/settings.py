@@ -1,0 +1,121 @@
+"""Runtime configuration from `PRIVLINK_*` environment variables and `serve` flags.
+
+Nothing here is built at import time: callers construct `Settings()` when they
+start, so tests and the CLI can pass their own values.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CloudDriver(StrEnum):
+    local = "local"
+    aws = "aws"
+
+
+class LogFormat(StrEnum):
+    json = "json"
+    console = "console"
+
+
+class DataplaneMode(StrEnum):
+    auto = "auto"
+    kernel = "kernel"
+    userspace = "userspace"
+
+
+DEFAULT_DATA_DIR = Path(".privlink")
+
+
+class PortRange(tuple[int, int]):
+    """An inclusive TCP port range written `LOW-HIGH`."""
+
+    @classmethod
+    def parse(cls, text: str) -> PortRange:
+        low_text, sep, high_text = text.partition("-")
+        if not sep or not low_text.strip().isdigit() or not high_text.strip().isdigit():
+            raise ValueError(
+                f"{text!r} is not a port range; write it as LOW-HIGH, e.g. 10000-31000"
+            )
+        low, high = int(low_text), int(high_text)
+        if not 1 <= low <= high <= 65535:
+            raise ValueError(f"{text!r} is not a valid port range; need 1 <= LOW <= HIGH <= 65535")
+        return cls((low, high))
+
+    def __str__(self) -> str:
+        return f"{self[0]}-{self[1]}"
+
+
+class Settings(BaseSettings):
+    """All of privlink's settings; each field is `PRIVLINK_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="PRIVLINK_", extra="ignore")
+
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where SQLite and local state live.")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL; empty means SQLite at DATA_DIR/privlink.db. "
+        "PostgreSQL: postgresql+psycopg://USER:PASS@HOST:PORT/DB",
+    )
+    cloud: CloudDriver = Field(CloudDriver.local, description="Cloud driver: local or aws.")
+    dataplane: DataplaneMode = Field(DataplaneMode.auto, description="Local data plane mode.")
+    host: str = Field("127.0.0.1", description="Listen address of `serve`.")
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(8080, description="Listen port.")
+    kafka_port_pool: str = Field(
+        "10000-31000", description="Listener ports handed to per-broker NLB listeners."
+    )
+    resync_interval: Annotated[float, Field(gt=0, le=86400)] = Field(
+        30.0, description="Seconds between full resyncs of every object with the cloud."
+    )
+    log_format: LogFormat = Field(LogFormat.console, description="Log lines: json or console.")
+    log_level: str = Field("info", description="debug, info, warning or error.")
+    demo: bool = Field(True, description="Seed a demo project on first start.")
+
+    @field_validator("kafka_port_pool")
+    @classmethod
+    def _check_pool(cls, value: str) -> str:
+        return str(PortRange.parse(value))
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"debug", "info", "warning", "error"}:
+            raise ValueError(f"{value!r} is not a log level; use debug, info, warning or error")
+        return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                f"{value!r} is not supported; use sqlite:///PATH or "
+                "postgresql+psycopg://USER:PASS@HOST:PORT/DB"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _default_url(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'privlink.db'}"
+        return self
+
+    @property
+    def port_pool(self) -> PortRange:
+        return PortRange.parse(self.kafka_port_pool)
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line per bad setting, naming its environment variable."""
+    lines = []
+    for item in error.errors():
+        name = "_".join(str(part) for part in item["loc"]).upper()
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"PRIVLINK_{name}: {message}")
+    return "\n".join(lines)
