@@ -82,8 +82,14 @@ def serve(settings: Settings) -> None:
         access_log=False,
         lifespan="on",
     )
-    uvicorn.Server(config).run()
-    engine.dispose()
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:
+        # uvicorn re-raises the SIGINT it handled after a graceful shutdown;
+        # the stop was asked for, so end quietly with status 0.
+        pass
+    finally:
+        engine.dispose()
 
 
 def db_upgrade(settings: Settings) -> str:

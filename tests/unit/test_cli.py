@@ -1,0 +1,77 @@
+"""The CLI: light imports, admin commands on the database, clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from privlink.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PRIVLINK_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("PRIVLINK_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+class TestStartup:
+    def test_help_imports_no_server_module(self) -> None:
+        """`privlink --help` loads neither FastAPI, SQLAlchemy nor uvicorn."""
+        code = (
+            "import sys; from privlink.cli import main\n"
+            "try: main(['--help'])\n"
+            "except SystemExit: pass\n"
+            "heavy = {'fastapi', 'sqlalchemy', 'uvicorn', 'alembic', 'pydantic_settings'}\n"
+            "print(sorted(heavy & set(sys.modules)))"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert "Usage: privlink" in result.stdout
+        assert result.stdout.strip().endswith("[]")
+
+
+class TestAdminCommands:
+    def test_project_and_token_lifecycle(self, data_dir: Path) -> None:
+        """Create a project and a token, list both, revoke the token."""
+        created = runner.invoke(app, ["admin", "project", "create", "alpha", "--json"])
+        assert created.exit_code == 0, created.output
+        assert json.loads(created.stdout)["project_name"] == "alpha"
+        token = json.loads(
+            runner.invoke(app, ["admin", "token", "create", "--project", "alpha", "--json"]).stdout
+        )
+        assert token["full_token"].startswith("plk_")
+        listed = runner.invoke(app, ["admin", "token", "list"])
+        assert token["token_id"] in listed.stdout
+        assert token["full_token"] not in listed.stdout
+        revoked = runner.invoke(app, ["admin", "token", "revoke", token["token_id"], "--json"])
+        assert json.loads(revoked.stdout)["revoked"] is True
+        assert (data_dir / "privlink.db").exists()
+
+    def test_errors_are_one_line_and_non_zero(self, data_dir: Path) -> None:
+        bad = runner.invoke(app, ["admin", "project", "create", "Bad_Name"])
+        assert bad.exit_code == 1
+        assert "Invalid project name 'Bad_Name'" in bad.output
+        assert "Traceback" not in bad.output
+        missing = runner.invoke(app, ["admin", "token", "create", "--project", "nope"])
+        assert missing.exit_code == 1
+        assert "does not exist" in missing.output
+
+    def test_bad_setting_is_reported(self, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("PRIVLINK_LOG_FORMAT", "xml")
+        result = runner.invoke(app, ["db", "upgrade"])
+        assert result.exit_code == 2
+        assert "PRIVLINK_LOG_FORMAT" in result.output
+
+    def test_db_upgrade(self, data_dir: Path) -> None:
+        result = runner.invoke(app, ["db", "upgrade"])
+        assert result.exit_code == 0
+        assert "revision" in result.output
