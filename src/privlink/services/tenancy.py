@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from privlink.domain import validation
 from privlink.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from privlink.store import tenancy as store
-from privlink.store.tables import ApiToken, Project, utcnow
+from privlink.store.base import utcnow
+from privlink.store.tables import ApiToken, Project
 
 TOKEN_PREFIX = "plk"
 MAX_DESCRIPTION = 200

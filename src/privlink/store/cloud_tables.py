@@ -1,0 +1,172 @@
+"""The local cloud's resources, kept in privlink's own database (they survive restarts).
+
+Lists (subnets, principals, addresses) are JSON columns: they are read and
+written whole, the way AWS's describe calls return them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from privlink.store.base import Base, utcnow
+
+ID = String(64)
+ARN = String(200)
+
+
+class Tagged:
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LcAccount(Base):
+    __tablename__ = "lc_accounts"
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LcVpc(Tagged, Base):
+    __tablename__ = "lc_vpcs"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("lc_accounts.id"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    cidr: Mapped[str] = mapped_column(String(18))
+    # The VPC's private addresses are 127.<64 + net_index>.0.0/16 on this host.
+    net_index: Mapped[int] = mapped_column(Integer, unique=True)
+
+
+class LcSubnet(Tagged, Base):
+    __tablename__ = "lc_subnets"
+    __table_args__ = (UniqueConstraint("vpc_id", "net_index", name="uq_lc_subnets_vpc_net"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    vpc_id: Mapped[str] = mapped_column(ForeignKey("lc_vpcs.id", ondelete="CASCADE"), index=True)
+    az_id: Mapped[str] = mapped_column(String(16))
+    cidr: Mapped[str] = mapped_column(String(18))
+    net_index: Mapped[int] = mapped_column(Integer)
+    next_host: Mapped[int] = mapped_column(Integer, default=10)
+
+
+class LcSecurityGroup(Tagged, Base):
+    __tablename__ = "lc_security_groups"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    vpc_id: Mapped[str] = mapped_column(ForeignKey("lc_vpcs.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    # [{"cidr": "0.0.0.0/0", "from_port": 10000, "to_port": 31000}, ...]
+    ingress: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class LcTargetGroup(Tagged, Base):
+    __tablename__ = "lc_target_groups"
+    __table_args__ = (
+        UniqueConstraint("account_id", "client_token", name="uq_lc_target_groups_token"),
+        UniqueConstraint("account_id", "region", "name", name="uq_lc_target_groups_name"),
+    )
+
+    arn: Mapped[str] = mapped_column(ARN, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(ForeignKey("lc_accounts.id"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    port: Mapped[int] = mapped_column(Integer)
+    hc_interval: Mapped[float] = mapped_column(Float)
+    hc_timeout: Mapped[float] = mapped_column(Float)
+    hc_healthy_threshold: Mapped[int] = mapped_column(Integer)
+    hc_unhealthy_threshold: Mapped[int] = mapped_column(Integer)
+    hc_port: Mapped[int | None] = mapped_column(Integer)
+    deregistration_delay: Mapped[float] = mapped_column(Float, default=300.0)
+    proxy_protocol_v2: Mapped[bool] = mapped_column(Boolean, default=False)
+    client_token: Mapped[str | None] = mapped_column(String(64))
+
+
+class LcTarget(Base):
+    __tablename__ = "lc_targets"
+    __table_args__ = (
+        UniqueConstraint("target_group_arn", "host", "port", name="uq_lc_targets_address"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_group_arn: Mapped[str] = mapped_column(
+        ForeignKey("lc_target_groups.arn", ondelete="CASCADE"), index=True
+    )
+    host: Mapped[str] = mapped_column(String(64))
+    port: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="initial")
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    drain_until: Mapped[datetime | None] = mapped_column(default=None)
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LcLoadBalancer(Tagged, Base):
+    __tablename__ = "lc_load_balancers"
+    __table_args__ = (
+        UniqueConstraint("account_id", "client_token", name="uq_lc_load_balancers_token"),
+        UniqueConstraint("account_id", "region", "name", name="uq_lc_load_balancers_name"),
+    )
+
+    arn: Mapped[str] = mapped_column(ARN, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(ForeignKey("lc_accounts.id"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    subnet_ids: Mapped[list[str]] = mapped_column(default=list)
+    az_ids: Mapped[list[str]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    client_token: Mapped[str | None] = mapped_column(String(64))
+
+
+class LcListener(Tagged, Base):
+    __tablename__ = "lc_listeners"
+    __table_args__ = (UniqueConstraint("load_balancer_arn", "port", name="uq_lc_listeners_port"),)
+
+    arn: Mapped[str] = mapped_column(ARN, primary_key=True)
+    load_balancer_arn: Mapped[str] = mapped_column(
+        ForeignKey("lc_load_balancers.arn", ondelete="CASCADE"), index=True
+    )
+    port: Mapped[int] = mapped_column(Integer)
+    target_group_arn: Mapped[str] = mapped_column(ForeignKey("lc_target_groups.arn"), index=True)
+
+
+class LcEndpointService(Tagged, Base):
+    __tablename__ = "lc_endpoint_services"
+    __table_args__ = (
+        UniqueConstraint("account_id", "client_token", name="uq_lc_endpoint_services_token"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("lc_accounts.id"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    load_balancer_arns: Mapped[list[str]] = mapped_column(default=list)
+    acceptance_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    state: Mapped[str] = mapped_column(String(16), default="Available")
+    principals: Mapped[list[str]] = mapped_column(default=list)
+    client_token: Mapped[str | None] = mapped_column(String(64))
+
+
+class LcEndpoint(Tagged, Base):
+    __tablename__ = "lc_endpoints"
+    __table_args__ = (UniqueConstraint("account_id", "client_token", name="uq_lc_endpoints_token"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("lc_accounts.id"), index=True)
+    principal: Mapped[str] = mapped_column(String(2048))
+    region: Mapped[str] = mapped_column(String(32))
+    vpc_id: Mapped[str] = mapped_column(ForeignKey("lc_vpcs.id"), index=True)
+    service_id: Mapped[str] = mapped_column(String(64), index=True)
+    service_name: Mapped[str] = mapped_column(String(128))
+    subnet_ids: Mapped[list[str]] = mapped_column(default=list)
+    security_group_ids: Mapped[list[str]] = mapped_column(default=list)
+    # [{"subnet_id": ..., "az_id": ..., "address": "127.64.1.10"}, ...]
+    addresses: Mapped[list[Any]] = mapped_column(default=list)
+    dns_name: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    client_token: Mapped[str | None] = mapped_column(String(64))
