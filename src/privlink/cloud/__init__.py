@@ -1,0 +1,1 @@
+"""Cloud drivers behind one contract: `local` (embedded) and `aws` (boto3)."""

@@ -1,0 +1,198 @@
+"""The driver contract: what the reconciler may ask of a cloud, shaped like AWS.
+
+Both drivers implement `CloudDriver`. Rules they honour (see docs/local-cloud.md):
+creates take a client token and return the existing resource for a repeated
+token; every resource carries the tags it was created with; `find_*` by tags is
+how a restarted reconciler adopts what it made before a crash; refusals raise
+the errors of `privlink.domain.errors` with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from privlink.domain.cloud import HealthCheck
+
+Tags = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class TargetHealthView:
+    target: Target
+    state: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    arn: str
+    name: str
+    port: int
+    health_check: HealthCheck
+    proxy_protocol_v2: bool
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    arn: str
+    name: str
+    region: str
+    subnet_ids: tuple[str, ...]
+    az_ids: tuple[str, ...]
+    state: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Listener:
+    arn: str
+    load_balancer_arn: str
+    port: int
+    target_group_arn: str
+
+
+@dataclass(frozen=True)
+class EndpointService:
+    id: str
+    name: str
+    region: str
+    state: str
+    acceptance_required: bool
+    load_balancer_arns: tuple[str, ...]
+    az_ids: tuple[str, ...]
+    principals: tuple[str, ...]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EndpointAddress:
+    subnet_id: str
+    az_id: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    id: str
+    vpc_id: str
+    service_id: str
+    service_name: str
+    state: str
+    owner: str
+    subnet_ids: tuple[str, ...]
+    addresses: tuple[EndpointAddress, ...]
+    dns_name: str
+    reason: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class CloudDriver(ABC):
+    """One account's view of a cloud in one region, as the reconciler uses it."""
+
+    @abstractmethod
+    def create_target_group(
+        self,
+        *,
+        name: str,
+        port: int,
+        health_check: HealthCheck,
+        proxy_protocol_v2: bool,
+        tags: Tags,
+        client_token: str,
+    ) -> TargetGroup: ...
+
+    @abstractmethod
+    def register_targets(self, arn: str, targets: Sequence[Target]) -> None: ...
+
+    @abstractmethod
+    def deregister_targets(self, arn: str, targets: Sequence[Target]) -> None: ...
+
+    @abstractmethod
+    def describe_target_health(self, arn: str) -> list[TargetHealthView]: ...
+
+    @abstractmethod
+    def delete_target_group(self, arn: str) -> None: ...
+
+    @abstractmethod
+    def create_load_balancer(
+        self, *, name: str, subnet_ids: Sequence[str], tags: Tags, client_token: str
+    ) -> LoadBalancer: ...
+
+    @abstractmethod
+    def delete_load_balancer(self, arn: str) -> None: ...
+
+    @abstractmethod
+    def create_listener(
+        self, *, load_balancer_arn: str, port: int, target_group_arn: str
+    ) -> Listener: ...
+
+    @abstractmethod
+    def describe_listeners(self, load_balancer_arn: str) -> list[Listener]: ...
+
+    @abstractmethod
+    def delete_listener(self, arn: str) -> None: ...
+
+    @abstractmethod
+    def create_endpoint_service(
+        self,
+        *,
+        load_balancer_arns: Sequence[str],
+        acceptance_required: bool,
+        tags: Tags,
+        client_token: str,
+    ) -> EndpointService: ...
+
+    @abstractmethod
+    def describe_endpoint_service(self, service_id: str) -> EndpointService: ...
+
+    @abstractmethod
+    def modify_endpoint_service_permissions(
+        self, service_id: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> None: ...
+
+    @abstractmethod
+    def describe_endpoint_connections(self, service_id: str) -> list[Endpoint]: ...
+
+    @abstractmethod
+    def accept_endpoint_connections(self, service_id: str, endpoint_ids: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def reject_endpoint_connections(self, service_id: str, endpoint_ids: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def delete_endpoint_service(self, service_id: str) -> None: ...
+
+    @abstractmethod
+    def find_endpoint_service(self, name: str) -> EndpointService | None:
+        """An endpoint service by name, as a consumer sees it (None if unknown)."""
+
+    @abstractmethod
+    def create_endpoint(
+        self,
+        *,
+        vpc_id: str,
+        service_name: str,
+        subnet_ids: Sequence[str],
+        security_group_ids: Sequence[str],
+        tags: Tags,
+        client_token: str,
+    ) -> Endpoint: ...
+
+    @abstractmethod
+    def describe_endpoint(self, endpoint_id: str) -> Endpoint: ...
+
+    @abstractmethod
+    def delete_endpoint(self, endpoint_id: str) -> None: ...
+
+    @abstractmethod
+    def find_by_tags(self, kind: str, tags: Tags) -> list[str]:
+        """IDs/ARNs of this account's resources of `kind` carrying all of `tags`."""

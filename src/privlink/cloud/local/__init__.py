@@ -1,0 +1,1 @@
+"""The embedded local cloud: control side in the database, data plane on this host."""
