@@ -47,7 +47,7 @@ def world(migrated: Engine) -> Iterator[World]:
     svc = provider.create_endpoint_service(load_balancer_arns=[lb.arn])
     cvpc = customer.create_vpc("10.1.0.0/16")
     csubs = [customer.create_subnet(cvpc.id, az).id for az in ("euw1-az1", "euw1-az3")]
-    yield World(cloud, provider, customer, svc.id, svc.name, cvpc.id, csubs)
+    return World(cloud, provider, customer, svc.id, svc.name, cvpc.id, csubs)
 
 
 class TestEndpointServices:
