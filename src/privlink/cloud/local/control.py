@@ -176,10 +176,18 @@ class LocalCloud:
 
     # -- what the data plane needs ----------------------------------------
     def routes(self) -> list[Route]:
-        """Every (endpoint address, listener port) of every available endpoint."""
+        """Every (endpoint address, listener port) of every accepted endpoint.
+
+        Pending endpoints are included: the data plane binds them, then marks
+        them available, so `available` always means "accepting connections".
+        """
         with self.tx() as s:
             endpoints = s.scalars(
-                select(LcEndpoint).where(LcEndpoint.state == rules.EndpointState.available)
+                select(LcEndpoint).where(
+                    LcEndpoint.state.in_(
+                        [rules.EndpointState.pending, rules.EndpointState.available]
+                    )
+                )
             ).all()
             result = []
             for ep in endpoints:

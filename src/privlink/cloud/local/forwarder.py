@@ -1,0 +1,272 @@
+"""Userspace TCP forwarding: asyncio Protocols with pause/resume backpressure.
+
+One `Forwarder` owns the listening sockets of every endpoint address:port and
+the live connections through them. Memory per connection stays bounded: when
+one side's write buffer passes the high-water mark, reading from the other side
+pauses until it drains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import itertools
+import socket
+import struct
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
+
+import structlog
+
+from privlink.cloud.contract import Target
+from privlink.cloud.local import proxy_protocol
+
+log = structlog.get_logger(__name__)
+HIGH_WATER = 256 * 1024
+LOW_WATER = 64 * 1024
+CONNECT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Listen:
+    """What one listening address:port forwards to."""
+
+    endpoint_id: str
+    address: str
+    port: int
+    target_group_arn: str
+    proxy_protocol_v2: bool
+    ingress: tuple[tuple[str, int, int], ...]
+
+
+def allowed(ingress: tuple[tuple[str, int, int], ...], source: str, port: int) -> bool:
+    """Security-group check; an endpoint without rules allows everything (default SG)."""
+    if not ingress:
+        return True
+    ip = ipaddress.IPv4Address(source)
+    return any(
+        low <= port <= high and ip in ipaddress.IPv4Network(cidr) for cidr, low, high in ingress
+    )
+
+
+def reset(transport: asyncio.Transport) -> None:
+    """Close with RST so the client learns at once that nothing is behind."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+class Half(asyncio.Protocol):
+    """One side of a forwarded connection; `peer` is the other side."""
+
+    def __init__(self, pair: Pair | None = None) -> None:
+        self.pair: Pair = pair  # type: ignore[assignment]  # set by Pair for the client side
+        self.transport: asyncio.Transport | None = None
+        self.peer: Half | None = None
+        self.eof = False
+        self.pending: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.set_write_buffer_limits(HIGH_WATER, LOW_WATER)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        peer = self.peer
+        if peer is None or peer.transport is None:
+            # The upstream is still connecting: hold this and stop reading until it is up.
+            self.pending.append(data)
+            assert self.transport is not None
+            self.transport.pause_reading()
+            return
+        self.pair.bytes += len(data)
+        peer.transport.write(data)
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        peer = self.peer
+        if peer is not None and peer.transport is not None and peer.transport.can_write_eof():
+            peer.transport.write_eof()
+        if peer is None or peer.eof:
+            self.pair.close()
+            return False
+        return True  # keep our write side open: half-close
+
+    def pause_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if exc is not None:
+            self.pair.abort()
+        else:
+            self.pair.close_soon(self)
+
+
+class Pair:
+    """A client connection and its upstream, tracked so an endpoint can end them all."""
+
+    def __init__(self, forwarder: Forwarder, endpoint_id: str, client: Half) -> None:
+        self.forwarder = forwarder
+        self.endpoint_id = endpoint_id
+        self.client = client
+        client.pair = self
+        self.upstream = Half(self)
+        self.client.peer, self.upstream.peer = self.upstream, self.client
+        self.bytes = 0
+        self.connecting: asyncio.Task[None] | None = None
+
+    def link_up(self) -> None:
+        """The upstream connected: flush what the client sent meanwhile and read again."""
+        assert self.upstream.transport is not None
+        assert self.client.transport is not None
+        for chunk in self.client.pending:
+            self.bytes += len(chunk)
+            self.upstream.transport.write(chunk)
+        self.client.pending.clear()
+        if self.client.eof and self.upstream.transport.can_write_eof():
+            self.upstream.transport.write_eof()
+        self.client.transport.resume_reading()
+
+    def close_soon(self, side: Half) -> None:
+        """One side closed normally: let the other flush, then close it."""
+        other = side.peer
+        if other is not None and other.transport is not None:
+            other.transport.close()
+        self.forwarder.forget(self)
+
+    def close(self) -> None:
+        for side in (self.client, self.upstream):
+            if side.transport is not None:
+                side.transport.close()
+        self.forwarder.forget(self)
+
+    def abort(self) -> None:
+        if self.connecting is not None:
+            self.connecting.cancel()
+        for side in (self.client, self.upstream):
+            if side.transport is not None:
+                reset(side.transport)
+        self.forwarder.forget(self)
+
+
+class Forwarder:
+    """Listening sockets per endpoint address:port and the connections through them."""
+
+    def __init__(self, healthy: Callable[[str], list[Target]]) -> None:
+        self.healthy = healthy
+        self.servers: dict[tuple[str, int], tuple[Listen, asyncio.Server]] = {}
+        self.pairs: dict[str, set[Pair]] = defaultdict(set)
+        self.rotation = itertools.count()
+        self.connections_total = 0
+
+    async def listen(self, spec: Listen) -> None:
+        key = (spec.address, spec.port)
+        current = self.servers.get(key)
+        if current is not None:
+            if current[0] == spec:
+                return
+            await self.stop((spec.address, spec.port))
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: self._accept(key), spec.address, spec.port, reuse_address=True, backlog=1024
+        )
+        self.servers[key] = (spec, server)
+
+    async def stop(self, key: tuple[str, int]) -> None:
+        entry = self.servers.pop(key, None)
+        if entry is not None:
+            entry[1].close()
+
+    def end_endpoint(self, endpoint_id: str) -> int:
+        """Reset every live connection through an endpoint; returns how many."""
+        pairs = list(self.pairs.pop(endpoint_id, ()))
+        for pair in pairs:
+            pair.abort()
+        return len(pairs)
+
+    def forget(self, pair: Pair) -> None:
+        self.pairs.get(pair.endpoint_id, set()).discard(pair)
+
+    def buffered(self) -> int:
+        """Bytes waiting in write buffers across all connections (bounded by backpressure)."""
+        return sum(
+            side.transport.get_write_buffer_size()
+            for pairs in self.pairs.values() for pair in pairs
+            for side in (pair.client, pair.upstream) if side.transport is not None
+        )
+
+    def live_connections(self, endpoint_id: str | None = None) -> int:
+        if endpoint_id is not None:
+            return len(self.pairs.get(endpoint_id, ()))
+        return sum(len(p) for p in self.pairs.values())
+
+    def _accept(self, key: tuple[str, int]) -> asyncio.Protocol:
+        spec = self.servers[key][0]
+        return _Accepted(self, spec)
+
+    async def close(self) -> None:
+        for key in list(self.servers):
+            await self.stop(key)
+        for endpoint_id in list(self.pairs):
+            self.end_endpoint(endpoint_id)
+
+
+class _Accepted(Half):
+    """The client side as accepted; it picks a target and dials it."""
+
+    def __init__(self, forwarder: Forwarder, spec: Listen) -> None:
+        super().__init__()
+        self.forwarder = forwarder
+        self.spec = spec
+        Pair(forwarder, spec.endpoint_id, client=self)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert self.transport is not None
+        source = transport.get_extra_info("peername")
+        targets = self.forwarder.healthy(self.spec.target_group_arn)
+        if not allowed(self.spec.ingress, source[0], self.spec.port) or not targets:
+            reset(self.transport)
+            return
+        self.forwarder.connections_total += 1
+        self.forwarder.pairs[self.spec.endpoint_id].add(self.pair)
+        self.transport.pause_reading()
+        target = targets[next(self.forwarder.rotation) % len(targets)]
+        self.pair.connecting = asyncio.ensure_future(self._dial(target, source))
+
+    async def _dial(self, target: Target, source: tuple[str, int]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(
+                loop.create_connection(lambda: self.pair.upstream, target.host, target.port),
+                CONNECT_TIMEOUT,
+            )
+        except (OSError, TimeoutError):
+            self.pair.abort()
+            return
+        finally:
+            self.pair.connecting = None
+        if self.transport is None:  # the client left while we dialled
+            self.pair.close()
+            return
+        if self.spec.proxy_protocol_v2 and self.pair.upstream.transport is not None:
+            self.pair.upstream.transport.write(
+                proxy_protocol.header(
+                    source, (self.spec.address, self.spec.port), self.spec.endpoint_id
+                )
+            )
+        self.pair.link_up()

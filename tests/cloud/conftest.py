@@ -1,0 +1,46 @@
+"""Fixtures for data-plane tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from privlink.cloud.local.control import LocalCloud
+from privlink.cloud.local.dataplane import DataPlane
+from privlink.store import migrate
+from privlink.store.db import make_engine, make_sessionmaker
+from tests.cloud.harness import REGION, Cloud, LoopThread
+
+
+@pytest.fixture
+def running_cloud(tmp_path: Path) -> Iterator[Cloud]:
+    """A local cloud on SQLite with its data plane running in a loop thread."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'cloud.db'}")
+    migrate.upgrade(engine)
+    cloud = LocalCloud(make_sessionmaker(engine))
+    cloud.create_account("provider")
+    cloud.create_account("customer")
+    customer = cloud.account("customer", REGION)
+    vpc = customer.create_vpc("10.1.0.0/16")
+    subnets = [customer.create_subnet(vpc.id, az).id for az in ("euw1-az1", "euw1-az2")]
+    loop = LoopThread()
+    dataplane = DataPlane(cloud, sync_interval=0.1)
+    loop.run(dataplane.start())
+    world = Cloud(
+        loop=loop,
+        cloud=cloud,
+        dataplane=dataplane,
+        provider=cloud.account("provider", REGION),
+        customer=customer,
+        customer_vpc=vpc.id,
+        customer_subnets=subnets,
+    )
+    yield world
+    loop.run(world.dataplane.stop())
+    for backend in world.backends:
+        if backend.server is not None:
+            loop.call(backend.server.close)
+    loop.close()
+    engine.dispose()
