@@ -9,14 +9,16 @@ this module to that.
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
+
+from privlink.commands import cloud as cloud_commands
+from privlink.output import fail, show
 
 app = typer.Typer(
     help="privlink: a self-hostable PrivateLink control plane.",
@@ -33,6 +35,7 @@ admin_app = typer.Typer(
 project_app = typer.Typer(help="Projects (tenants).", no_args_is_help=True, rich_markup_mode=None)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
+app.add_typer(cloud_commands.app, name="cloud")
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(project_app, name="project")
 admin_app.add_typer(token_app, name="token")
@@ -43,11 +46,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 def _lazy(name: str) -> ModuleType:
     """Import a server-side module only when a command needs it."""
     return importlib.import_module(f"privlink.{name}")
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _settings(**overrides: Any) -> Any:
@@ -67,27 +65,6 @@ def _guarded(action: Callable[[], Any]) -> Any:
         return action()
     except errors.PrivlinkError as error:
         fail(error.message)
-
-
-def show(rows: Sequence[dict[str, Any]] | dict[str, Any], *, as_json: bool) -> None:
-    """Print rows as a table for people or as JSON for scripts."""
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2, default=str))
-        return
-    items = [rows] if isinstance(rows, dict) else list(rows)
-    if not items:
-        typer.echo("(none)")
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(box=None, header_style="bold")
-    columns = list(items[0])
-    for column in columns:
-        table.add_column(column.upper())
-    for item in items:
-        table.add_row(*("" if item.get(c) is None else str(item.get(c)) for c in columns))
-    Console(soft_wrap=True).print(table)
 
 
 @app.command()

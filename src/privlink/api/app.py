@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
@@ -9,29 +12,48 @@ from sqlalchemy import Engine
 import privlink
 from privlink.api import errors
 from privlink.api.middleware import BodyLimit, RequestContext
-from privlink.api.routes import health, projects
+from privlink.api.routes import cloud, health, projects
 from privlink.api.state import AppState
-from privlink.settings import Settings
+from privlink.cloud.local.control import LocalCloud
+from privlink.cloud.local.dataplane import DataPlane
+from privlink.settings import CloudDriver, Settings
 from privlink.store.db import make_engine, make_sessionmaker
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, engine: Engine | None = None, run_dataplane: bool = True
+) -> FastAPI:
+    """The whole HTTP surface; with the local cloud, its data plane runs in the lifespan."""
     engine = engine or make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
     registry = CollectorRegistry()
+    local = LocalCloud(sessions) if settings.cloud is CloudDriver.local else None
+    state = AppState(
+        settings=settings, engine=engine, sessions=sessions, registry=registry, cloud=local
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if local is not None and run_dataplane:
+            state.dataplane = DataPlane(local)
+            await state.dataplane.start()
+        try:
+            yield
+        finally:
+            if state.dataplane is not None:
+                await state.dataplane.stop()
+
     app = FastAPI(
         title="privlink",
         version=privlink.__version__,
         description="PrivateLink control plane: an Aiven-compatible API plus native endpoints.",
+        lifespan=lifespan,
     )
-    app.state.privlink = AppState(
-        settings=settings,
-        engine=engine,
-        sessions=make_sessionmaker(engine),
-        registry=registry,
-    )
+    app.state.privlink = state
     errors.install(app)
     app.include_router(health.router)
     app.include_router(projects.router)
+    app.include_router(cloud.router)
     # Outermost last: RequestContext sees every response, including 413s.
     app.add_middleware(BodyLimit)
     app.add_middleware(RequestContext, registry=registry)

@@ -8,6 +8,8 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from privlink.cloud.local.control import LocalCloud
+from privlink.cloud.local.dataplane import DataPlane
 from privlink.settings import Settings
 
 
@@ -17,3 +19,5 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     registry: CollectorRegistry
+    cloud: LocalCloud | None = None
+    dataplane: DataPlane | None = None

@@ -205,8 +205,10 @@ class Forwarder:
         """Bytes waiting in write buffers across all connections (bounded by backpressure)."""
         return sum(
             side.transport.get_write_buffer_size()
-            for pairs in self.pairs.values() for pair in pairs
-            for side in (pair.client, pair.upstream) if side.transport is not None
+            for pairs in self.pairs.values()
+            for pair in pairs
+            for side in (pair.client, pair.upstream)
+            if side.transport is not None
         )
 
     def live_connections(self, endpoint_id: str | None = None) -> int:

@@ -1,0 +1,1 @@
+"""CLI command groups that talk to the API over HTTP (light imports only)."""
