@@ -20,7 +20,7 @@ class TestOperations:
     def test_readyz_unready_before_migrations(self, settings: Settings) -> None:
         """An empty database is reachable but not at head: 503 with what to run."""
         engine = make_engine(settings.database_url)
-        with TestClient(create_app(settings, engine=engine)) as client:
+        with TestClient(create_app(settings, engine=engine, run_dataplane=False)) as client:
             response = client.get("/readyz")
         engine.dispose()
         assert response.status_code == 503

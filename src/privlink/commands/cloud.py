@@ -61,6 +61,13 @@ def scoped(account: str, region: str) -> str:
     return f"/v1/cloud/{account}/{region}"
 
 
+def deleted(what: str, name: str, as_json: bool) -> None:
+    if as_json:
+        show({"deleted": name}, as_json=True)
+    else:
+        typer.echo(f"Deleted {what} {name}.")
+
+
 def _target(text: str) -> dict[str, Any]:
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit():
@@ -272,10 +279,14 @@ def tg_health(
 
 @apps["target-group"].command("delete")
 def tg_delete(
-    name: str, account: Account, region: Region = DEFAULT_REGION, url: Url = None
+    name: str,
+    account: Account,
+    region: Region = DEFAULT_REGION,
+    as_json: Json = False,
+    url: Url = None,
 ) -> None:
     call(lambda c: c.delete(f"{scoped(account, region)}/target-groups/{name}"), url)
-    typer.echo(f"Deleted target group {name}.")
+    deleted("target group", name, as_json)
 
 
 # -- load balancers and listeners --------------------------------------------
@@ -311,10 +322,14 @@ def nlb_list(
 
 @apps["nlb"].command("delete")
 def nlb_delete(
-    name: str, account: Account, region: Region = DEFAULT_REGION, url: Url = None
+    name: str,
+    account: Account,
+    region: Region = DEFAULT_REGION,
+    as_json: Json = False,
+    url: Url = None,
 ) -> None:
     call(lambda c: c.delete(f"{scoped(account, region)}/load-balancers/{name}"), url)
-    typer.echo(f"Deleted load balancer {name}.")
+    deleted("load balancer", name, as_json)
 
 
 @apps["listener"].command("create")
@@ -432,10 +447,14 @@ def es_list(
 
 @apps["endpoint-service"].command("delete")
 def es_delete(
-    service_id: str, account: Account, region: Region = DEFAULT_REGION, url: Url = None
+    service_id: str,
+    account: Account,
+    region: Region = DEFAULT_REGION,
+    as_json: Json = False,
+    url: Url = None,
 ) -> None:
     call(lambda c: c.delete(f"{scoped(account, region)}/endpoint-services/{service_id}"), url)
-    typer.echo(f"Deleted endpoint service {service_id}.")
+    deleted("endpoint service", service_id, as_json)
 
 
 ENDPOINT_COLUMNS = ["id", "state", "service_name", "addresses", "dns_name", "reason"]
@@ -612,7 +631,11 @@ def ep_list(
 
 @apps["endpoint"].command("delete")
 def ep_delete(
-    endpoint_id: str, account: Account, region: Region = DEFAULT_REGION, url: Url = None
+    endpoint_id: str,
+    account: Account,
+    region: Region = DEFAULT_REGION,
+    as_json: Json = False,
+    url: Url = None,
 ) -> None:
     call(lambda c: c.delete(f"{scoped(account, region)}/endpoints/{endpoint_id}"), url)
-    typer.echo(f"Deleted endpoint {endpoint_id}.")
+    deleted("endpoint", endpoint_id, as_json)
