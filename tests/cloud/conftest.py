@@ -11,7 +11,7 @@ from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
 from privlink.store import migrate
 from privlink.store.db import make_engine, make_sessionmaker
-from tests.cloud.harness import REGION, Cloud, LoopThread
+from tests.cloud.harness import DATAPLANE_MODE, REGION, Cloud, LoopThread
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def running_cloud(tmp_path: Path) -> Iterator[Cloud]:
     vpc = customer.create_vpc("10.1.0.0/16")
     subnets = [customer.create_subnet(vpc.id, az).id for az in ("euw1-az1", "euw1-az2")]
     loop = LoopThread()
-    dataplane = DataPlane(cloud, sync_interval=0.1)
+    dataplane = DataPlane(cloud, mode=DATAPLANE_MODE, sync_interval=0.1)
     loop.run(dataplane.start())
     world = Cloud(
         loop=loop,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
@@ -23,6 +24,9 @@ from tests.support import free_port, wait_for
 
 T = TypeVar("T")
 REGION = "eu-west-1"
+# The behaviour suite runs once per mode; kernel mode runs inside a network namespace
+# of its own (see test_kernel_mode.py), never against the host's ruleset.
+DATAPLANE_MODE = os.environ.get("PRIVLINK_TEST_DATAPLANE", "userspace")
 FAST_CHECKS = HealthCheck(interval=1, timeout=0.5, healthy_threshold=2, unhealthy_threshold=2)
 
 
@@ -179,9 +183,13 @@ class Cloud:
     def connect(self, endpoint_id: str, port: int) -> socket.socket:
         return socket.create_connection((self.address(endpoint_id), port), timeout=30)
 
+    def connections(self, endpoint_id: str) -> int:
+        addresses = [a.address for a in self.customer.describe_endpoint(endpoint_id).addresses]
+        return self.dataplane.connections(endpoint_id, addresses)
+
     def restart_dataplane(self) -> None:
         self.loop.run(self.dataplane.stop())
-        self.dataplane = DataPlane(self.cloud, sync_interval=0.1)
+        self.dataplane = DataPlane(self.cloud, mode=DATAPLANE_MODE, sync_interval=0.1)
         self.loop.run(self.dataplane.start())
 
 

@@ -35,7 +35,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if local is not None and run_dataplane:
-            state.dataplane = DataPlane(local)
+            state.dataplane = DataPlane(local, mode=settings.dataplane.value)
             await state.dataplane.start()
         try:
             yield

@@ -220,6 +220,22 @@ class LocalCloud:
                         )
             return result
 
+    def retired_addresses(self) -> list[str]:
+        """Addresses of endpoints that were rejected, deleted or failed: traffic is reset."""
+        with self.tx() as s:
+            rows = s.scalars(
+                select(LcEndpoint).where(
+                    LcEndpoint.state.in_(
+                        [
+                            rules.EndpointState.rejected,
+                            rules.EndpointState.deleted,
+                            rules.EndpointState.failed,
+                        ]
+                    )
+                )
+            ).all()
+            return [a["address"] for ep in rows for a in ep.addresses]
+
     def pending_endpoints(self) -> list[str]:
         with self.tx() as s:
             return list(

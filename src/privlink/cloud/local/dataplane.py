@@ -1,8 +1,11 @@
-"""The local data plane: keeps listeners, connections and health in line with the cloud.
+"""The local data plane: keeps listeners, rules, connections and health in line with the cloud.
 
 Started by `privlink serve` (the API's lifespan). Level-based like the
-reconciler: each pass reads what should be listening from the database and
-makes it so, so a restart simply forwards again.
+reconciler: each pass reads what should forward from the database and makes it
+so, so a restart simply forwards again. Two modes with one behaviour:
+`kernel` programs nftables DNAT (fast path; needs CAP_NET_ADMIN and nft),
+`userspace` forwards with asyncio; Proxy Protocol v2 always goes through
+userspace, since the kernel cannot add the header.
 """
 
 from __future__ import annotations
@@ -13,36 +16,71 @@ import contextlib
 import structlog
 
 from privlink.cloud.contract import Target
-from privlink.cloud.local.control import LocalCloud
+from privlink.cloud.local import nft
+from privlink.cloud.local.control import LocalCloud, Route
 from privlink.cloud.local.forwarder import Forwarder, Listen
 from privlink.cloud.local.health import HealthBoard, HealthChecker
 from privlink.domain.cloud import TargetHealth
+from privlink.domain.errors import InvalidInput
 
 log = structlog.get_logger(__name__)
+MODES = ("auto", "kernel", "userspace")
+
+
+def resolve_mode(mode: str) -> str:
+    """The mode to run: `auto` picks kernel where nftables can be programmed."""
+    if mode not in MODES:
+        raise InvalidInput(f"Data plane mode {mode!r}; accepted: {', '.join(MODES)}")
+    if mode == "userspace":
+        return mode
+    ok, why = nft.available()
+    if ok:
+        return "kernel"
+    if mode == "kernel":
+        raise InvalidInput(
+            f"Kernel data plane unavailable: {why}; use PRIVLINK_DATAPLANE=userspace or auto"
+        )
+    log.info("kernel data plane unavailable, using userspace", reason=why)
+    return "userspace"
 
 
 class DataPlane:
     def __init__(
-        self, cloud: LocalCloud, *, sync_interval: float = 0.25, health_tick: float = 0.1
+        self,
+        cloud: LocalCloud,
+        *,
+        mode: str = "auto",
+        sync_interval: float = 0.25,
+        health_tick: float = 0.1,
     ) -> None:
         self.cloud = cloud
+        self.requested_mode = mode
+        self.mode = "userspace"
         self.sync_interval = sync_interval
         self.health_tick = health_tick
         self.board = HealthBoard()
         self.forwarder = Forwarder(self.board.healthy)
         self.checker = HealthChecker(self.board, self._persist_health)
-        self.mode = "userspace"
         self._kick = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._writes: set[asyncio.Task[None]] = set()
+        self._kernel_routes: list[Route] = []
+        self._retired: frozenset[str] = frozenset()
+        self._applied: str = ""
+        self._kernel_lock = asyncio.Lock()
 
     async def start(self) -> None:
+        self.mode = await asyncio.to_thread(resolve_mode, self.requested_mode)
         await self.sync()
         self._tasks = [
             asyncio.create_task(self._sync_loop()),
             asyncio.create_task(self._health_loop()),
         ]
-        log.info("data plane started", mode=self.mode, listeners=len(self.forwarder.servers))
+        log.info(
+            "data plane started",
+            mode=self.mode,
+            routes=len(self.forwarder.servers) + len(self._kernel_routes),
+        )
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -51,14 +89,50 @@ class DataPlane:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.forwarder.close()
+        if self.mode == "kernel":
+            await asyncio.to_thread(nft.remove)
 
     def kick(self) -> None:
         """Sync now rather than at the next interval (after a change through the API)."""
         self._kick.set()
 
+    def connections(self, endpoint_id: str, addresses: list[str]) -> int:
+        """Live connections through an endpoint, in either mode."""
+        kernel = nft.count_connections(addresses) if self.mode == "kernel" else 0
+        return self.forwarder.live_connections(endpoint_id) + kernel
+
     async def sync(self) -> None:
-        """One pass: bind what should listen, drop what should not, provision endpoints."""
+        """One pass: forward what should, stop what should not, provision endpoints."""
         routes = await asyncio.to_thread(self.cloud.routes)
+        in_kernel = [r for r in routes if self.mode == "kernel" and not r.proxy_protocol_v2]
+        in_user = [r for r in routes if r not in in_kernel]
+        bound, failed = await self._sync_userspace(in_user)
+        groups = await asyncio.to_thread(self.cloud.health_targets)
+        self.board.load(
+            [
+                (group, [(t.id, Target(t.host, t.port), t.state, t.reason) for t in targets])
+                for group, targets in groups
+            ]
+        )
+        if self.mode == "kernel":
+            retired = frozenset(await asyncio.to_thread(self.cloud.retired_addresses))
+            try:
+                await self._apply_kernel(in_kernel, retired)
+                bound |= {r.endpoint_id for r in in_kernel}
+            except nft.NftError as error:
+                failed |= {r.endpoint_id for r in in_kernel}
+                log.error("nftables refused the ruleset", error=str(error))
+        live = {r.endpoint_id for r in routes}
+        for endpoint_id in [e for e in self.forwarder.pairs if e not in live]:
+            ended = self.forwarder.end_endpoint(endpoint_id)
+            log.info("endpoint connections ended", endpoint=endpoint_id, connections=ended)
+        pending = await asyncio.to_thread(self.cloud.pending_endpoints)
+        ready = [e for e in pending if (e in bound or e not in live) and e not in failed]
+        if ready:
+            await asyncio.to_thread(self.cloud.mark_provisioned, ready)
+        await asyncio.to_thread(self.cloud.drop_drained)
+
+    async def _sync_userspace(self, routes: list[Route]) -> tuple[set[str], set[str]]:
         wanted = {
             (r.address, r.port): Listen(
                 r.endpoint_id, r.address, r.port, r.target_group_arn, r.proxy_protocol_v2, r.ingress
@@ -76,23 +150,32 @@ class DataPlane:
             except OSError as error:
                 failed.add(spec.endpoint_id)
                 log.error("cannot listen", address=spec.address, port=spec.port, error=str(error))
-        live = {r.endpoint_id for r in routes}
-        for endpoint_id in [e for e in self.forwarder.pairs if e not in live]:
-            ended = self.forwarder.end_endpoint(endpoint_id)
-            log.info("endpoint connections ended", endpoint=endpoint_id, connections=ended)
-        pending = await asyncio.to_thread(self.cloud.pending_endpoints)
-        ready = [e for e in pending if e in bound and e not in failed]
-        ready += [e for e in pending if e not in live]  # no listener yet: nothing to bind
-        if ready:
-            await asyncio.to_thread(self.cloud.mark_provisioned, ready)
-        await asyncio.to_thread(self.cloud.drop_drained)
-        groups = await asyncio.to_thread(self.cloud.health_targets)
-        self.board.load(
-            [
-                (group, [(t.id, Target(t.host, t.port), t.state, t.reason) for t in targets])
-                for group, targets in groups
-            ]
-        )
+        return bound, failed
+
+    async def _apply_kernel(
+        self, routes: list[Route] | None = None, retired: frozenset[str] | None = None
+    ) -> None:
+        """Rewrite the nftables table if routes, retired addresses or health changed."""
+        async with self._kernel_lock:
+            if routes is not None:
+                self._kernel_routes = routes
+            newly_retired = (retired or frozenset()) - self._retired
+            if retired is not None:
+                self._retired = retired
+            script = nft.render(
+                [
+                    nft.KernelRoute(
+                        r.address, r.port, tuple(self.board.healthy(r.target_group_arn)), r.ingress
+                    )
+                    for r in self._kernel_routes
+                ],
+                self._retired,
+            )
+            if script != self._applied:
+                await asyncio.to_thread(nft.apply, script)
+                self._applied = script
+            if newly_retired:
+                await asyncio.to_thread(nft.flush_conntrack, sorted(newly_retired))
 
     def _persist_health(self, target_id: int, health: TargetHealth) -> None:
         task = asyncio.ensure_future(
@@ -116,7 +199,10 @@ class DataPlane:
     async def _health_loop(self) -> None:
         while True:
             try:
+                version = self.board.version
                 await self.checker.tick()
+                if self.mode == "kernel" and self.board.version != version:
+                    await self._apply_kernel()
             except Exception:
                 log.exception("health check pass failed")
             await asyncio.sleep(self.health_tick)

@@ -35,6 +35,7 @@ class HealthBoard:
 
     groups: dict[str, dict[int, Tracked]] = field(default_factory=dict)
     _healthy: dict[str, list[Target]] = field(default_factory=dict)
+    version: int = 0  # bumped whenever a healthy set changes
 
     def healthy(self, target_group_arn: str) -> list[Target]:
         return self._healthy.get(target_group_arn, [])
@@ -73,6 +74,7 @@ class HealthBoard:
         for arn in list(self._healthy):
             if arn not in seen:
                 del self._healthy[arn]
+                self.version += 1
         for arn in seen:
             self.refresh(arn)
 
