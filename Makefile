@@ -8,7 +8,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(abspath $(PY))
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test lint typecheck contracts pytest bench-cli clean lock
+.PHONY: run test lint typecheck contracts pytest bench-cli bench-dataplane clean lock
 
 $(UV):
 	python3 -m venv $(VENV)
@@ -49,3 +49,6 @@ lock: $(UV)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+bench-dataplane: $(VENV)/.main
+	$(PY) benchmarks/dataplane.py

@@ -11,7 +11,8 @@ from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
 from privlink.store import migrate
 from privlink.store.db import make_engine, make_sessionmaker
-from tests.cloud.harness import DATAPLANE_MODE, REGION, Cloud, LoopThread
+from privlink.testing import LoopThread
+from tests.cloud.harness import DATAPLANE_MODE, REGION, Cloud
 
 
 @pytest.fixture

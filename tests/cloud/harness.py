@@ -9,17 +9,15 @@ import asyncio
 import hashlib
 import os
 import socket
-import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-import uvloop
+from typing import TypeVar
 
 from privlink.cloud.contract import Target
 from privlink.cloud.local.control import LocalAccount, LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
 from privlink.domain.cloud import HealthCheck
+from privlink.testing import LoopThread
 from tests.support import free_port, wait_for
 
 T = TypeVar("T")
@@ -28,29 +26,6 @@ REGION = "eu-west-1"
 # of its own (see test_kernel_mode.py), never against the host's ruleset.
 DATAPLANE_MODE = os.environ.get("PRIVLINK_TEST_DATAPLANE", "userspace")
 FAST_CHECKS = HealthCheck(interval=1, timeout=0.5, healthy_threshold=2, unhealthy_threshold=2)
-
-
-class LoopThread:
-    """A uvloop event loop running in a daemon thread."""
-
-    def __init__(self) -> None:
-        self.loop = uvloop.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def call(self, fn: Callable[[], T]) -> T:
-        async def wrapper() -> T:
-            return fn()
-
-        return self.run(wrapper())
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
