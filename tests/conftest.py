@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, make_url, text
 
 from privlink.api.app import create_app
 from privlink.services import tenancy
-from privlink.settings import Settings
+from privlink.settings import DataplaneMode, Settings
 from privlink.store import migrate
 from privlink.store.db import make_engine, make_sessionmaker
 from tests.support import POSTGRES_HELP, throwaway_postgres
@@ -66,7 +66,8 @@ def migrated(engine: Engine) -> Engine:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "state", demo=False)
+    # Userspace data plane: tests never program the host's nftables.
+    return Settings(data_dir=tmp_path / "state", demo=False, dataplane=DataplaneMode.userspace)
 
 
 @dataclass

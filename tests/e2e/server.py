@@ -26,6 +26,8 @@ class Server:
             "PRIVLINK_PORT": str(self.port),
             "PRIVLINK_DEMO": "0",
             "PRIVLINK_URL": self.url,
+            # Tests never program the host's nftables; kernel mode is tested in a netns.
+            "PRIVLINK_DATAPLANE": "userspace",
             **env,
         }
         self.env.pop("PRIVLINK_DATABASE_URL", None)

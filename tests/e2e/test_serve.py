@@ -22,6 +22,7 @@ class TestServe:
             "PRIVLINK_DATA_DIR": str(tmp_path),
             "PRIVLINK_PORT": str(port),
             "PRIVLINK_DEMO": "0",
+            "PRIVLINK_DATAPLANE": "userspace",
         }
         env.pop("PRIVLINK_DATABASE_URL", None)
         process = subprocess.Popen(
