@@ -71,6 +71,7 @@ class EndpointService:
     az_ids: tuple[str, ...]
     principals: tuple[str, ...]
     tags: dict[str, str] = field(default_factory=dict)
+    supported_ip_address_types: tuple[str, ...] = ("ipv4",)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Endpoint:
     dns_name: str
     reason: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    ip_address_type: str = "ipv4"
 
 
 class CloudDriver(ABC):

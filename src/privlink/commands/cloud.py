@@ -361,7 +361,15 @@ def listener_list(
 
 
 # -- endpoint services and connections --------------------------------------
-SERVICE_COLUMNS = ["id", "name", "state", "az_ids", "acceptance_required", "principals"]
+SERVICE_COLUMNS = [
+    "id",
+    "name",
+    "state",
+    "az_ids",
+    "acceptance_required",
+    "principals",
+    "supported_ip_address_types",
+]
 
 
 @apps["endpoint-service"].command("create")
@@ -457,7 +465,15 @@ def es_delete(
     deleted("endpoint service", service_id, as_json)
 
 
-ENDPOINT_COLUMNS = ["id", "state", "service_name", "addresses", "dns_name", "reason"]
+ENDPOINT_COLUMNS = [
+    "id",
+    "state",
+    "service_name",
+    "ip_address_type",
+    "addresses",
+    "dns_name",
+    "reason",
+]
 
 
 def _endpoint_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -577,6 +593,9 @@ def ep_create(
     subnet: Annotated[list[str], typer.Option(help="Subnet ID (one per AZ).")],
     security_group: Annotated[list[str] | None, typer.Option(help="Security group ID.")] = None,
     principal: Annotated[str | None, typer.Option(help="Act as this user/role ARN.")] = None,
+    client_token: Annotated[
+        str | None, typer.Option(help="Idempotency token: a retry returns the same endpoint.")
+    ] = None,
     region: Region = DEFAULT_REGION,
     wait: Wait = False,
     as_json: Json = False,
@@ -589,6 +608,7 @@ def ep_create(
         "subnet_ids": subnet,
         "security_group_ids": security_group or [],
         "principal": principal,
+        "client_token": client_token,
     }
     created = call(lambda c: c.post(f"{scoped(account, region)}/endpoints", body), url)
     endpoint = _wait_endpoint(f"{scoped(account, region)}/endpoints/{created['id']}", wait, url)
