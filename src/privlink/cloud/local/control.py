@@ -328,6 +328,10 @@ class LocalAccount(c.CloudDriver):
             select(model).where(model.account_id == self.account_id, model.client_token == token)
         )
 
+    def _regional(self, model: Any) -> Any:
+        """A select of this account's rows of `model` in this region."""
+        return select(model).where(model.account_id == self.account_id, model.region == self.region)
+
     def _arn(self, kind: str, rest: str) -> str:
         return f"arn:aws:elasticloadbalancing:{self.region}:{self.account_id}:{kind}/{rest}"
 
@@ -355,13 +359,7 @@ class LocalAccount(c.CloudDriver):
 
     def describe_vpcs(self) -> list[LcVpc]:
         with self.cloud.tx() as s:
-            return list(
-                s.scalars(
-                    select(LcVpc).where(
-                        LcVpc.account_id == self.account_id, LcVpc.region == self.region
-                    )
-                )
-            )
+            return list(s.scalars(self._regional(LcVpc)))
 
     def create_subnet(self, vpc_id: str, az_id: str, cidr: str | None = None) -> LcSubnet:
         rules.az_in_region(self.region, validation.az_id(az_id))
@@ -484,15 +482,7 @@ class LocalAccount(c.CloudDriver):
 
     def describe_target_groups(self) -> list[c.TargetGroup]:
         with self.cloud.tx() as s:
-            return [
-                tg_view(tg)
-                for tg in s.scalars(
-                    select(LcTargetGroup).where(
-                        LcTargetGroup.account_id == self.account_id,
-                        LcTargetGroup.region == self.region,
-                    )
-                )
-            ]
+            return [tg_view(tg) for tg in s.scalars(self._regional(LcTargetGroup))]
 
     def register_targets(self, arn: str, targets: Sequence[c.Target]) -> None:
         with self.cloud.tx() as s:
@@ -613,15 +603,7 @@ class LocalAccount(c.CloudDriver):
 
     def describe_load_balancers(self) -> list[c.LoadBalancer]:
         with self.cloud.tx() as s:
-            return [
-                lb_view(lb)
-                for lb in s.scalars(
-                    select(LcLoadBalancer).where(
-                        LcLoadBalancer.account_id == self.account_id,
-                        LcLoadBalancer.region == self.region,
-                    )
-                )
-            ]
+            return [lb_view(lb) for lb in s.scalars(self._regional(LcLoadBalancer))]
 
     def delete_load_balancer(self, arn: str) -> None:
         with self.cloud.tx() as s:
@@ -745,10 +727,8 @@ class LocalAccount(c.CloudDriver):
             return [
                 self._service_view(s, svc)
                 for svc in s.scalars(
-                    select(LcEndpointService).where(
-                        LcEndpointService.account_id == self.account_id,
-                        LcEndpointService.region == self.region,
-                        LcEndpointService.state != rules.ServiceState.deleted,
+                    self._regional(LcEndpointService).where(
+                        LcEndpointService.state != rules.ServiceState.deleted
                     )
                 )
             ]
@@ -911,12 +891,8 @@ class LocalAccount(c.CloudDriver):
     def describe_endpoints(self) -> list[c.Endpoint]:
         with self.cloud.tx() as s:
             rows = s.scalars(
-                select(LcEndpoint)
-                .where(
-                    LcEndpoint.account_id == self.account_id,
-                    LcEndpoint.region == self.region,
-                    LcEndpoint.state != "deleted",
-                )
+                self._regional(LcEndpoint)
+                .where(LcEndpoint.state != "deleted")
                 .order_by(LcEndpoint.created_at)
             ).all()
             for ep in rows:
@@ -945,11 +921,7 @@ class LocalAccount(c.CloudDriver):
         wanted = _tags(tags)
         key = "arn" if hasattr(model, "arn") else "id"
         with self.cloud.tx() as s:
-            rows = s.scalars(
-                select(model).where(
-                    model.account_id == self.account_id, model.region == self.region
-                )
-            ).all()
+            rows = s.scalars(self._regional(model)).all()
             return [
                 getattr(r, key)
                 for r in rows
