@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from privlink.domain.errors import InvalidInput
 from privlink.server import open_database
-from privlink.services import tenancy
+from privlink.services import registry, tenancy
 from privlink.settings import Settings
 from privlink.store.db import make_sessionmaker
 from privlink.store.tables import ApiToken, Project
@@ -80,3 +81,46 @@ def list_tokens(settings: Settings, project: str | None) -> list[dict[str, Any]]
 
 def revoke_token(settings: Settings, token_id: str) -> dict[str, Any]:
     return _run(settings, lambda s: token_row(tenancy.revoke_token(s, token_id=token_id)))
+
+
+def register_service(
+    settings: Settings,
+    *,
+    project: str,
+    name: str,
+    service_type: str,
+    cloud_name: str,
+    plan: str,
+    nodes: list[str],
+) -> dict[str, Any]:
+    """Register a service; `nodes` are `component=HOST:PORT`."""
+    components: dict[str, list[str]] = {}
+    for item in nodes:
+        component, sep, address = item.partition("=")
+        if not sep:
+            raise InvalidInput(
+                f"Node {item!r}: write COMPONENT=HOST:PORT, e.g. kafka=10.0.0.1:9092"
+            )
+        components.setdefault(component, []).append(address)
+
+    def action(session: Session) -> dict[str, Any]:
+        admin = tenancy.Caller(token_id="cli", is_admin=True, project=None)
+        owner = tenancy.get_project(session, caller=admin, name=project)
+        service = registry.register_service(
+            session,
+            project=owner,
+            name=name,
+            service_type=service_type,
+            cloud_name=cloud_name,
+            plan=plan,
+            components=components,
+        )
+        return {
+            "service_name": service.name,
+            "service_type": service.service_type,
+            "cloud_name": service.cloud_name,
+            "plan": service.plan,
+            "components": service.components,
+        }
+
+    return _run(settings, action)

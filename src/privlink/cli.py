@@ -39,6 +39,8 @@ app.add_typer(cloud_commands.app, name="cloud")
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(project_app, name="project")
 admin_app.add_typer(token_app, name="token")
+service_app = typer.Typer(help="Managed services.", no_args_is_help=True, rich_markup_mode=None)
+admin_app.add_typer(service_app, name="service")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -156,6 +158,31 @@ def token_list(
 def token_revoke(token_id: str, as_json: JsonOpt = False) -> None:
     """Revoke a token; it stops working at once."""
     show(_guarded(lambda: _lazy("admin").revoke_token(_settings(), token_id)), as_json=as_json)
+
+
+@service_app.command("register")
+def service_register(
+    name: str,
+    project: Annotated[str, typer.Option(help="Project the service belongs to.")],
+    service_type: Annotated[str, typer.Option("--type", help="kafka, pg, valkey, mqtt, …")],
+    cloud: Annotated[str, typer.Option(help="Cloud name, e.g. aws-eu-west-1.")],
+    plan: Annotated[str, typer.Option(help="Plan, e.g. business-4.")],
+    node: Annotated[list[str], typer.Option(help="COMPONENT=HOST:PORT, repeatable.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a managed service and the nodes of its components."""
+    row = _guarded(
+        lambda: _lazy("admin").register_service(
+            _settings(),
+            project=project,
+            name=name,
+            service_type=service_type,
+            cloud_name=cloud,
+            plan=plan,
+            nodes=node,
+        )
+    )
+    show(row, as_json=as_json)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

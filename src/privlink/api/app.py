@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 import privlink
 from privlink.api import errors
 from privlink.api.middleware import BodyLimit, RequestContext
-from privlink.api.routes import cloud, health, projects
+from privlink.api.routes import cloud, health, projects, services
 from privlink.api.state import AppState
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
@@ -53,6 +53,7 @@ def create_app(
     errors.install(app)
     app.include_router(health.router)
     app.include_router(projects.router)
+    app.include_router(services.router)
     app.include_router(cloud.router)
     # Outermost last: RequestContext sees every response, including 413s.
     app.add_middleware(BodyLimit)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from privlink.store.base import Base, utcnow
@@ -37,3 +38,27 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
     project: Mapped[Project | None] = relationship(back_populates="tokens")
+
+
+class Service(Base):
+    """A managed service the platform runs, registered by the operator."""
+
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_services_project_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    service_type: Mapped[str] = mapped_column(String(32))
+    cloud_name: Mapped[str] = mapped_column(String(64))
+    plan: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32), default="RUNNING")
+    # {"kafka": ["10.0.0.1:9092", ...], "kafka_connect": [...]}
+    components: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    user_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    project: Mapped[Project] = relationship()

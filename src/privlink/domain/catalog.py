@@ -1,0 +1,69 @@
+"""What services privlink knows: types, their components, plans and cloud names."""
+
+from __future__ import annotations
+
+import re
+
+from privlink.domain.errors import InvalidInput
+
+COMPONENTS: dict[str, tuple[str, ...]] = {
+    "kafka": ("kafka", "kafka_connect", "kafka_rest", "schema_registry"),
+    "pg": ("pg", "pgbouncer"),
+    "valkey": ("valkey",),
+    "mqtt": ("mqtt",),
+    "opensearch": ("opensearch", "opensearch_dashboards"),
+    "cassandra": ("cassandra",),
+    "m3db": ("m3db",),
+}
+# Types that exist but cannot be published with PrivateLink (as in the reference).
+NO_PRIVATELINK = frozenset({"cassandra", "m3db"})
+# Plans whose tier includes PrivateLink; tiers are the plan's prefix (`business-4`).
+PRIVATELINK_TIERS = frozenset({"business", "premium", "dedicated"})
+_CLOUD = re.compile(r"aws-([a-z]{2}(?:-[a-z]+)+-\d)")
+_NODE = re.compile(r"(?P<host>[A-Za-z0-9.-]{1,253}):(?P<port>\d{1,5})")
+_PLAN = re.compile(r"[a-z]+(?:-[a-z0-9]+)*")
+
+
+def service_type(value: str) -> str:
+    if value in COMPONENTS:
+        return value
+    raise InvalidInput(f"Unknown service type {value!r}; known: {', '.join(sorted(COMPONENTS))}")
+
+
+def component(kind: str, value: str) -> str:
+    if value in COMPONENTS[service_type(kind)]:
+        return value
+    raise InvalidInput(
+        f"Unknown component {value!r} for a {kind} service; its components are "
+        f"{', '.join(COMPONENTS[kind])}"
+    )
+
+
+def cloud_region(cloud_name: str) -> str:
+    """The AWS region of a cloud name such as `aws-eu-west-1`."""
+    match = _CLOUD.fullmatch(cloud_name)
+    if match is None:
+        raise InvalidInput(
+            f"Invalid cloud name {cloud_name!r}; accepted: aws-<region>, e.g. aws-eu-west-1"
+        )
+    return match.group(1)
+
+
+def node(value: str) -> tuple[str, int]:
+    match = _NODE.fullmatch(value)
+    if match is None or not 1 <= int(match.group("port")) <= 65535:
+        raise InvalidInput(f"Invalid node {value!r}; accepted: HOST:PORT with a port 1-65535")
+    return match.group("host"), int(match.group("port"))
+
+
+def plan(value: str) -> str:
+    if 1 <= len(value) <= 64 and _PLAN.fullmatch(value):
+        return value
+    raise InvalidInput(
+        f"Invalid plan {value!r}; accepted: lowercase words and digits joined "
+        "by hyphens, e.g. business-4"
+    )
+
+
+def plan_allows_privatelink(value: str) -> bool:
+    return value.split("-", 1)[0] in PRIVATELINK_TIERS

@@ -1,0 +1,73 @@
+"""The service registry: the managed services the operator registers, per project."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from privlink.domain import catalog, validation
+from privlink.domain.errors import Conflict, InvalidInput, NotFound
+from privlink.store import services as store
+from privlink.store.tables import Project, Service
+
+MAX_NODES = 64
+
+
+def register_service(
+    session: Session,
+    *,
+    project: Project,
+    name: str,
+    service_type: str,
+    cloud_name: str,
+    plan: str,
+    components: Mapping[str, Sequence[str]],
+) -> Service:
+    """Register a service with its components' nodes (`host:port`)."""
+    validation.service_name(name)
+    catalog.service_type(service_type)
+    catalog.cloud_region(cloud_name)
+    catalog.plan(plan)
+    if not components:
+        raise InvalidInput(
+            f"A {service_type} service needs at least one component with nodes; its components "
+            f"are {', '.join(catalog.COMPONENTS[service_type])}"
+        )
+    nodes: dict[str, list[str]] = {}
+    for component, addresses in components.items():
+        catalog.component(service_type, component)
+        if not addresses or len(addresses) > MAX_NODES:
+            raise InvalidInput(f"Component {component} needs 1-{MAX_NODES} nodes (HOST:PORT)")
+        for address in addresses:
+            catalog.node(address)
+        nodes[component] = list(addresses)
+    if store.get_service(session, project=project, name=name) is not None:
+        raise Conflict(f"Service '{name}' already exists in project '{project.name}'")
+    try:
+        return store.add_service(
+            session,
+            Service(
+                project=project,
+                name=name,
+                service_type=service_type,
+                cloud_name=cloud_name,
+                plan=plan,
+                components=nodes,
+                user_config={},
+            ),
+        )
+    except IntegrityError as error:  # a concurrent register won the race
+        raise Conflict(f"Service '{name}' already exists in project '{project.name}'") from error
+
+
+def get_service(session: Session, *, project: Project, name: str) -> Service:
+    service = store.get_service(session, project=project, name=name)
+    if service is None:
+        raise NotFound(f"Service '{name}' does not exist in project '{project.name}'")
+    return service
+
+
+def list_services(session: Session, *, project: Project) -> Sequence[Service]:
+    return store.list_services(session, project=project)
