@@ -38,7 +38,17 @@ def _run(settings: Settings, action: Callable[[Session], T]) -> T:
 
 
 def project_row(project: Project) -> dict[str, Any]:
-    return {"project_name": project.name, "create_time": project.created_at.isoformat()}
+    return {
+        "project_name": project.name,
+        "create_time": project.created_at.isoformat(),
+        "privatelink_enabled": project.privatelink_enabled,
+    }
+
+
+def update_project(settings: Settings, name: str, *, privatelink: bool) -> dict[str, Any]:
+    return _run(
+        settings, lambda s: project_row(tenancy.set_privatelink(s, name=name, enabled=privatelink))
+    )
 
 
 def token_row(token: ApiToken) -> dict[str, Any]:

@@ -119,6 +119,27 @@ def project_create(name: str, as_json: JsonOpt = False) -> None:
     show(_guarded(lambda: _lazy("admin").create_project(_settings(), name)), as_json=as_json)
 
 
+@project_app.command("update")
+def project_update(
+    name: str,
+    privatelink: Annotated[
+        bool | None,
+        typer.Option(
+            "--enable-privatelink/--disable-privatelink",
+            help="Allow PrivateLink for this project (limited availability).",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a project's features."""
+    if privatelink is None:
+        fail("nothing to change; give --enable-privatelink or --disable-privatelink", code=2)
+    row = _guarded(
+        lambda: _lazy("admin").update_project(_settings(), name, privatelink=privatelink)
+    )
+    show(row, as_json=as_json)
+
+
 @project_app.command("list")
 def project_list(as_json: JsonOpt = False) -> None:
     """List projects."""

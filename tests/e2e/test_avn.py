@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from privlink.cli import app
 from tests.e2e.server import Server
+from tests.support import wait_for
 
 AVN = str(Path(sys.executable).with_name("avn"))
 runner = CliRunner()
@@ -92,3 +93,132 @@ class TestAvn:
         assert "Service 'nope' does not exist in project 'demo'" in missing.stderr + missing.stdout
         foreign = avn(server, token, tmp_path, "service", "list", "--project", "other")
         assert "Project 'other' does not exist" in foreign.stderr + foreign.stdout
+
+
+class TestAvnVpcs:
+    def test_vpc_create_list_move_service_delete(
+        self, served: tuple[Server, str], tmp_path: Path
+    ) -> None:
+        """`avn vpc create/list/delete` and `avn service update --project-vpc-id`."""
+        server, token = served
+        created = avn(
+            server,
+            token,
+            tmp_path,
+            "vpc",
+            "create",
+            "--project",
+            "demo",
+            "--cloud",
+            "aws-eu-west-1",
+            "--network-cidr",
+            "10.2.0.0/24",
+            "--json",
+        )
+        assert created.returncode == 0, created.stderr
+        vpc_id = json.loads(created.stdout)["project_vpc_id"]
+
+        def active() -> bool:
+            listed = avn(server, token, tmp_path, "vpc", "list", "--project", "demo", "--json")
+            return any(
+                v["project_vpc_id"] == vpc_id and v["state"] == "ACTIVE"
+                for v in json.loads(listed.stdout)
+            )
+
+        wait_for(active)
+        moved = avn(
+            server,
+            token,
+            tmp_path,
+            "service",
+            "update",
+            "--project",
+            "demo",
+            "--project-vpc-id",
+            vpc_id,
+            "kafka-demo",
+        )
+        assert moved.returncode == 0, moved.stderr
+        got = avn(
+            server, token, tmp_path, "service", "get", "kafka-demo", "--project", "demo", "--json"
+        )
+        assert json.loads(got.stdout)["project_vpc_id"] == vpc_id
+        refused = avn(
+            server,
+            token,
+            tmp_path,
+            "vpc",
+            "delete",
+            "--project",
+            "demo",
+            "--project-vpc-id",
+            vpc_id,
+        )
+        assert "still holds service(s) kafka-demo" in refused.stdout + refused.stderr
+
+    def test_privatelink_availability(self, served: tuple[Server, str], tmp_path: Path) -> None:
+        server, token = served
+        before = avn(
+            server,
+            token,
+            tmp_path,
+            "service",
+            "privatelink",
+            "availability",
+            "--project",
+            "demo",
+            "--json",
+        )
+        assert before.returncode == 0, before.stderr
+        assert json.loads(before.stdout) == []
+        enabled = runner.invoke(app, ["admin", "project", "update", "demo", "--enable-privatelink"])
+        assert enabled.exit_code == 0, enabled.output
+        after = avn(
+            server,
+            token,
+            tmp_path,
+            "service",
+            "privatelink",
+            "availability",
+            "--project",
+            "demo",
+            "--json",
+        )
+        clouds = {c["cloud_name"] for c in json.loads(after.stdout)}
+        assert "aws-eu-west-1" in clouds
+
+
+class TestAvnUserConfig:
+    def test_privatelink_access_toggles(self, served: tuple[Server, str], tmp_path: Path) -> None:
+        """`avn service update -c privatelink_access.<component>=true` is stored and merged."""
+        server, token = served
+        on = avn(
+            server,
+            token,
+            tmp_path,
+            "service",
+            "update",
+            "--project",
+            "demo",
+            "-c",
+            "privatelink_access.kafka=true",
+            "kafka-demo",
+        )
+        assert on.returncode == 0, on.stderr
+        got = avn(
+            server, token, tmp_path, "service", "get", "kafka-demo", "--project", "demo", "--json"
+        )
+        assert json.loads(got.stdout)["user_config"] == {"privatelink_access": {"kafka": True}}
+        unknown = avn(
+            server,
+            token,
+            tmp_path,
+            "service",
+            "update",
+            "--project",
+            "demo",
+            "-c",
+            "privatelink_access.kafka_streams=true",
+            "kafka-demo",
+        )
+        assert unknown.returncode != 0

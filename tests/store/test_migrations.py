@@ -48,3 +48,20 @@ class TestSqlite:
             assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         engine.dispose()
+
+
+class TestUpgradeWithData:
+    def test_rows_survive_later_migrations(self, engine: Engine) -> None:
+        """A database with projects at revision 0003 upgrades to head and keeps them."""
+        from alembic import command
+
+        command.upgrade(migrate.alembic_config(engine), "0003")
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO projects (name, created_at) VALUES ('old', CURRENT_TIMESTAMP)")
+            )
+        migrate.upgrade(engine)
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT name, privatelink_enabled FROM projects")).one()
+        assert row[0] == "old"
+        assert not row[1]

@@ -12,10 +12,11 @@ from sqlalchemy import Engine
 import privlink
 from privlink.api import errors
 from privlink.api.middleware import BodyLimit, RequestContext
-from privlink.api.routes import cloud, health, projects, services
+from privlink.api.routes import cloud, health, projects, services, vpcs
 from privlink.api.state import AppState
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
+from privlink.reconcile.runner import Runner
 from privlink.settings import CloudDriver, Settings
 from privlink.store.db import make_engine, make_sessionmaker
 
@@ -37,9 +38,13 @@ def create_app(
         if local is not None and run_dataplane:
             state.dataplane = DataPlane(local, mode=settings.dataplane.value)
             await state.dataplane.start()
+            state.runner = Runner(sessions, local, resync_interval=settings.resync_interval)
+            state.runner.start()
         try:
             yield
         finally:
+            if state.runner is not None:
+                await state.runner.stop()
             if state.dataplane is not None:
                 await state.dataplane.stop()
 
@@ -54,6 +59,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(projects.router)
     app.include_router(services.router)
+    app.include_router(vpcs.router)
     app.include_router(cloud.router)
     # Outermost last: RequestContext sees every response, including 413s.
     app.add_middleware(BodyLimit)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
+from privlink.reconcile.runner import Runner
 from privlink.settings import Settings
 
 
@@ -21,3 +22,11 @@ class AppState:
     registry: CollectorRegistry
     cloud: LocalCloud | None = None
     dataplane: DataPlane | None = None
+    runner: Runner | None = None
+
+    def changed(self) -> None:
+        """Something desired changed: let the reconciler and data plane act now."""
+        if self.runner is not None:
+            self.runner.kick()
+        if self.dataplane is not None:
+            self.dataplane.kick()

@@ -67,3 +67,43 @@ def plan(value: str) -> str:
 
 def plan_allows_privatelink(value: str) -> bool:
     return value.split("-", 1)[0] in PRIVATELINK_TIERS
+
+
+def user_config_schema(kind: str) -> dict[str, object]:
+    """The JSON schema of a type's user config; avn validates `-c` keys against it."""
+    access = {
+        component: {"type": "boolean", "title": f"Allow access to {component} through PrivateLink"}
+        for component in COMPONENTS[service_type(kind)]
+    }
+    properties: dict[str, object] = {}
+    if kind not in NO_PRIVATELINK:
+        properties["privatelink_access"] = {
+            "type": "object",
+            "title": "Allow access to selected service components through PrivateLink",
+            "properties": access,
+            "additionalProperties": False,
+        }
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def merge_user_config(
+    kind: str, current: dict[str, object], update: dict[str, object]
+) -> dict[str, object]:
+    """`current` with `update` merged in, refusing keys the type does not have."""
+    merged = dict(current)
+    for key, value in update.items():
+        if key != "privatelink_access" or kind in NO_PRIVATELINK:
+            known = "privatelink_access" if kind not in NO_PRIVATELINK else "none"
+            raise InvalidInput(
+                f"Unknown user config key {key!r} for a {kind} service; known: {known}"
+            )
+        if not isinstance(value, dict):
+            raise InvalidInput("privatelink_access must map component names to true or false")
+        access = dict(merged.get("privatelink_access") or {})  # type: ignore[call-overload]
+        for name, enabled in value.items():
+            component(kind, name)
+            if not isinstance(enabled, bool):
+                raise InvalidInput(f"privatelink_access.{name} must be true or false")
+            access[name] = enabled
+        merged["privatelink_access"] = access
+    return merged

@@ -152,3 +152,12 @@ def ensure_admin_token(session: Session) -> IssuedToken | None:
     if store.has_live_admin_token(session):
         return None
     return create_token(session, project=None, is_admin=True, description="first-start admin")
+
+
+def set_privatelink(session: Session, *, name: str, enabled: bool) -> Project:
+    """Turn the limited-availability PrivateLink feature on or off for a project."""
+    project = store.get_project(session, name=name)
+    if project is None:
+        raise NotFound(f"Project '{name}' does not exist")
+    project.privatelink_enabled = enabled
+    return project

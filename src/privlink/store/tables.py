@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from privlink.store.base import Base, utcnow
@@ -17,6 +17,10 @@ class Project(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(63), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # PrivateLink is a limited-availability feature the operator turns on per project.
+    privatelink_enabled: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="project")
 
@@ -58,7 +62,28 @@ class Service(Base):
     # {"kafka": ["10.0.0.1:9092", ...], "kafka_connect": [...]}
     components: Mapped[dict[str, Any]] = mapped_column(default=dict)
     user_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    project_vpc_id: Mapped[str | None] = mapped_column(
+        ForeignKey("project_vpcs.id"), index=True, default=None
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     project: Mapped[Project] = relationship()
+
+
+class ProjectVpc(Base):
+    """A project's platform-side network in one cloud; services sit in it to use PrivateLink."""
+
+    __tablename__ = "project_vpcs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    cloud_name: Mapped[str] = mapped_column(String(64))
+    network_cidr: Mapped[str] = mapped_column(String(18))
+    state: Mapped[str] = mapped_column(String(16), default="APPROVED")
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    cloud_vpc_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -45,8 +45,7 @@ Scoped = "/{account}/{region}"
 
 def _changed(state: StateDep) -> None:
     """Let the data plane apply a change now instead of at its next pass."""
-    if state.dataplane is not None:
-        state.dataplane.kick()
+    state.changed()
 
 
 def _account(row: Any) -> dict[str, Any]:

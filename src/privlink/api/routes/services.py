@@ -55,7 +55,7 @@ def public(service: Service) -> dict[str, Any]:
         "node_count": max((len(n) for n in service.components.values()), default=0),
         "users": [],
         "service_notifications": [],
-        "project_vpc_id": None,
+        "project_vpc_id": service.project_vpc_id,
     }
 
 

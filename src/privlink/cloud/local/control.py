@@ -357,6 +357,19 @@ class LocalAccount(c.CloudDriver):
             s.add(vpc)
             return vpc
 
+    def delete_vpc(self, vpc_id: str) -> None:
+        with self.cloud.tx() as s:
+            vpc = self._own(s, LcVpc, vpc_id, "VPC")
+            if s.scalar(
+                select(LcEndpoint.id)
+                .where(LcEndpoint.vpc_id == vpc_id, LcEndpoint.state != "deleted")
+                .limit(1)
+            ):
+                raise Conflict(f"VPC {vpc_id} still has interface endpoints; delete them first")
+            for endpoint in s.scalars(select(LcEndpoint).where(LcEndpoint.vpc_id == vpc_id)):
+                s.delete(endpoint)
+            s.delete(vpc)
+
     def describe_vpcs(self) -> list[LcVpc]:
         with self.cloud.tx() as s:
             return list(s.scalars(self._regional(LcVpc)))

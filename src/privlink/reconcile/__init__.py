@@ -1,0 +1,1 @@
+"""Level-based reconcilers: read desired and actual state, make one idempotent move."""
