@@ -103,3 +103,29 @@ class TestServiceDeletion:
                 rules.can_delete_service(states)
         else:
             rules.can_delete_service(states)
+
+
+class TestHealthBoard:
+    def test_reload_keeps_the_objects_a_health_pass_is_updating(self) -> None:
+        """A reload while probes are in flight must not detach the targets being probed."""
+        from privlink.cloud.contract import Target, TargetGroup
+        from privlink.cloud.local.health import HealthBoard
+
+        check = rules.HealthCheck(
+            interval=1, timeout=0.5, healthy_threshold=2, unhealthy_threshold=2
+        )
+        group = TargetGroup(
+            arn="tg", name="tg", port=1, health_check=check, proxy_protocol_v2=False
+        )
+        board = HealthBoard()
+        rows = [
+            (1, Target("127.0.0.1", 1), "healthy", ""),
+            (2, Target("127.0.0.1", 2), "healthy", ""),
+        ]
+        board.load([(group, rows)])
+        in_flight = board.groups["tg"][1]  # what a running pass holds
+        board.load([(group, rows)])  # a sync pass reloads meanwhile
+        for _ in range(2):
+            in_flight.health = in_flight.health.observe(False, check)
+        board.refresh("tg")
+        assert board.healthy("tg") == [Target("127.0.0.1", 2)]

@@ -48,27 +48,30 @@ class HealthBoard:
         ]
 
     def load(self, groups: list[tuple[TargetGroup, list[tuple[int, Target, str, str]]]]) -> None:
-        """Take the current targets from the database, keeping health already observed."""
+        """Take the current targets from the database, keeping health already observed.
+
+        Known targets are updated in place: a health pass that is probing them
+        right now must land its result on the objects the board still holds.
+        """
         seen: dict[str, dict[int, Tracked]] = {}
         for group, targets in groups:
             known = self.groups.get(group.arn, {})
             tracked: dict[int, Tracked] = {}
             for target_id, target, state, reason in targets:
-                old = known.get(target_id)
-                if state == TargetState.draining:
-                    health = TargetHealth(TargetState.draining, reason=reason)
-                elif old is not None and old.health.state is not TargetState.draining:
-                    health = old.health
-                else:
-                    health = TargetHealth(
+                entry = known.get(target_id)
+                if entry is None:
+                    first = (
                         TargetState(state)
                         if state in TargetState.__members__
-                        else TargetState.initial,
-                        reason=reason,
+                        else (TargetState.initial)
                     )
-                tracked[target_id] = Tracked(
-                    target_id, target, group.health_check, health, old.due if old else 0.0
-                )
+                    entry = Tracked(
+                        target_id, target, group.health_check, TargetHealth(first, reason=reason)
+                    )
+                entry.target, entry.check = target, group.health_check
+                if state == TargetState.draining:
+                    entry.health = TargetHealth(TargetState.draining, reason=reason)
+                tracked[target_id] = entry
             seen[group.arn] = tracked
         self.groups = seen
         for arn in list(self._healthy):
