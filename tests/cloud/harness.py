@@ -136,7 +136,7 @@ class Cloud:
         return svc.name
 
     def wait_healthy(self, arn: str, count: int) -> None:
-        wait_for(lambda: len(self.dataplane.board.healthy(arn)) >= count, timeout=30)
+        wait_for(lambda: len(self.dataplane.forwarding_to(arn)) >= count, timeout=30)
 
     def endpoint(self, service_name: str, security_group_ids: list[str] | None = None) -> str:
         ep = self.customer.create_endpoint(

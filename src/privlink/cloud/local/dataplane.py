@@ -67,6 +67,7 @@ class DataPlane:
         self._kernel_routes: list[Route] = []
         self._retired: frozenset[str] = frozenset()
         self._applied: str = ""
+        self._kernel_targets: dict[str, tuple[Target, ...]] = {}
         self._kernel_lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -95,6 +96,14 @@ class DataPlane:
     def kick(self) -> None:
         """Sync now rather than at the next interval (after a change through the API)."""
         self._kick.set()
+
+    def forwarding_to(self, target_group_arn: str) -> list[Target]:
+        """The targets new connections for this group go to right now, in either mode."""
+        if self.mode == "kernel" and any(
+            r.target_group_arn == target_group_arn for r in self._kernel_routes
+        ):
+            return list(self._kernel_targets.get(target_group_arn, ()))
+        return self.board.healthy(target_group_arn)
 
     def connections(self, endpoint_id: str, addresses: list[str]) -> int:
         """Live connections through an endpoint, in either mode."""
@@ -162,11 +171,13 @@ class DataPlane:
             newly_retired = (retired or frozenset()) - self._retired
             if retired is not None:
                 self._retired = retired
+            targets = {
+                r.target_group_arn: tuple(self.board.healthy(r.target_group_arn))
+                for r in self._kernel_routes
+            }
             script = nft.render(
                 [
-                    nft.KernelRoute(
-                        r.address, r.port, tuple(self.board.healthy(r.target_group_arn)), r.ingress
-                    )
+                    nft.KernelRoute(r.address, r.port, targets[r.target_group_arn], r.ingress)
                     for r in self._kernel_routes
                 ],
                 self._retired,
@@ -174,6 +185,7 @@ class DataPlane:
             if script != self._applied:
                 await asyncio.to_thread(nft.apply, script)
                 self._applied = script
+            self._kernel_targets = targets
             if newly_retired:
                 await asyncio.to_thread(nft.flush_conntrack, sorted(newly_retired))
 
