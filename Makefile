@@ -50,5 +50,10 @@ lock: $(UV)
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
+# HAProxy, nftables and conntrack come from Debian; installed here when missing (as root).
 bench-dataplane: $(VENV)/.main
+	@command -v haproxy >/dev/null && command -v nft >/dev/null && command -v conntrack >/dev/null \
+	  || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
+	       && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy nftables conntrack >/dev/null; } \
+	  || echo "bench: could not install haproxy/nftables/conntrack; those columns will be skipped"
 	$(PY) benchmarks/dataplane.py
