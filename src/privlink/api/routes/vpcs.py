@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, BackgroundTasks, Path
 from pydantic import Field
 
 from privlink.api.deps import ProjectDep, SessionDep, StateDep
@@ -42,13 +42,16 @@ class ServiceUpdate(Body):
 
 @router.post("/v1/project/{project}/vpcs", status_code=201)
 def create_vpc(
-    body: VpcCreate, project: ProjectDep, session: SessionDep, state: StateDep
+    body: VpcCreate,
+    project: ProjectDep,
+    session: SessionDep,
+    state: StateDep,
+    after: BackgroundTasks,
 ) -> dict[str, Any]:
     vpc = vpcs.create_vpc(
         session, project=project, cloud_name=body.cloud_name, network_cidr=body.network_cidr
     )
-    session.commit()
-    state.changed()
+    after.add_task(state.changed)  # runs once the transaction is committed
     return vpcs.vpc_public(vpc)
 
 
@@ -64,11 +67,14 @@ def get_vpc(project: ProjectDep, session: SessionDep, vpc_id: str = VpcId) -> di
 
 @router.delete("/v1/project/{project}/vpcs/{vpc_id}")
 def delete_vpc(
-    project: ProjectDep, session: SessionDep, state: StateDep, vpc_id: str = VpcId
+    project: ProjectDep,
+    session: SessionDep,
+    state: StateDep,
+    after: BackgroundTasks,
+    vpc_id: str = VpcId,
 ) -> dict[str, Any]:
     vpc = vpcs.delete_vpc(session, project=project, vpc_id=vpc_id)
-    session.commit()
-    state.changed()
+    after.add_task(state.changed)  # runs once the transaction is committed
     return vpcs.vpc_public(vpc)
 
 
