@@ -20,6 +20,8 @@ from privlink.store.db import make_sessionmaker
 from privlink.store.tables import ApiToken, Project
 
 T = TypeVar("T")
+# Operator commands act with admin rights on every project.
+OPERATOR = tenancy.Caller(token_id="cli", is_admin=True, project=None)
 
 
 @contextmanager
@@ -67,9 +69,8 @@ def create_project(settings: Settings, name: str) -> dict[str, Any]:
 
 
 def list_projects(settings: Settings) -> list[dict[str, Any]]:
-    admin = tenancy.Caller(token_id="cli", is_admin=True, project=None)
     return _run(
-        settings, lambda s: [project_row(p) for p in tenancy.list_projects(s, caller=admin)]
+        settings, lambda s: [project_row(p) for p in tenancy.list_projects(s, caller=OPERATOR)]
     )
 
 
@@ -114,8 +115,7 @@ def register_service(
         components.setdefault(component, []).append(address)
 
     def action(session: Session) -> dict[str, Any]:
-        admin = tenancy.Caller(token_id="cli", is_admin=True, project=None)
-        owner = tenancy.get_project(session, caller=admin, name=project)
+        owner = tenancy.get_project(session, caller=OPERATOR, name=project)
         service = registry.register_service(
             session,
             project=owner,

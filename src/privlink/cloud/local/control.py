@@ -271,16 +271,6 @@ class LocalCloud:
             if target is not None and target.state not in ("draining", "unused"):
                 target.state, target.reason = state, reason
 
-    def healthy_targets(self, target_group_arn: str) -> list[c.Target]:
-        with self.tx() as s:
-            rows = s.scalars(
-                select(LcTarget).where(
-                    LcTarget.target_group_arn == target_group_arn,
-                    LcTarget.state == rules.TargetState.healthy,
-                )
-            ).all()
-            return [c.Target(t.host, t.port) for t in rows]
-
     def drop_drained(self) -> None:
         """Remove deregistered targets whose deregistration delay has passed."""
         with self.tx() as s:
@@ -488,10 +478,6 @@ class LocalAccount(c.CloudDriver):
             )
             s.add(tg)
             return tg_view(tg)
-
-    def describe_target_group(self, arn: str) -> c.TargetGroup:
-        with self.cloud.tx() as s:
-            return tg_view(self._own(s, LcTargetGroup, arn, "Target group"))
 
     def describe_target_groups(self) -> list[c.TargetGroup]:
         with self.cloud.tx() as s:

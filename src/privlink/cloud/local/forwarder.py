@@ -87,7 +87,6 @@ class Half(asyncio.Protocol):
             assert self.transport is not None
             self.transport.pause_reading()
             return
-        self.pair.bytes += len(data)
         peer.transport.write(data)
 
     def eof_received(self) -> bool:
@@ -126,7 +125,6 @@ class Pair:
         client.pair = self
         self.upstream = Half(self)
         self.client.peer, self.upstream.peer = self.upstream, self.client
-        self.bytes = 0
         self.connecting: asyncio.Task[None] | None = None
 
     def link_up(self) -> None:
@@ -134,7 +132,6 @@ class Pair:
         assert self.upstream.transport is not None
         assert self.client.transport is not None
         for chunk in self.client.pending:
-            self.bytes += len(chunk)
             self.upstream.transport.write(chunk)
         self.client.pending.clear()
         if self.client.eof and self.upstream.transport.can_write_eof():
@@ -171,7 +168,6 @@ class Forwarder:
         self.servers: dict[tuple[str, int], tuple[Listen, asyncio.Server]] = {}
         self.pairs: dict[str, set[Pair]] = defaultdict(set)
         self.rotation = itertools.count()
-        self.connections_total = 0
 
     async def listen(self, spec: Listen) -> None:
         key = (spec.address, spec.port)
@@ -244,7 +240,6 @@ class _Accepted(Half):
         if not allowed(self.spec.ingress, source[0], self.spec.port) or not targets:
             reset(self.transport)
             return
-        self.forwarder.connections_total += 1
         self.forwarder.pairs[self.spec.endpoint_id].add(self.pair)
         self.transport.pause_reading()
         target = targets[next(self.forwarder.rotation) % len(targets)]

@@ -28,7 +28,3 @@ def cidr(value: str) -> str:
         return str(ipaddress.IPv4Network(value, strict=False))
     except ValueError as error:
         raise ValueError(f"{value!r} is not an IPv4 CIDR such as 10.0.0.0/16 ({error})") from None
-
-
-def address_in(address: str, network: str) -> bool:
-    return ipaddress.IPv4Address(address) in ipaddress.IPv4Network(network)
