@@ -1,11 +1,11 @@
-"""Tenancy tables: projects and API tokens."""
+"""The control plane's tables: tenancy, services, project VPCs, PrivateLink, events."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, false
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from privlink.store.base import Base, utcnow
@@ -21,6 +21,8 @@ class Project(Base):
     privatelink_enabled: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # The project CA (PEM) that connection info points clients at; made on first use.
+    ca_certificate: Mapped[str | None] = mapped_column(Text, default=None)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="project")
 
@@ -62,6 +64,8 @@ class Service(Base):
     # {"kafka": ["10.0.0.1:9092", ...], "kafka_connect": [...]}
     components: Mapped[dict[str, Any]] = mapped_column(default=dict)
     user_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # [{"username": "avnadmin", "password": "...", "type": "primary"}]
+    users: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     project_vpc_id: Mapped[str | None] = mapped_column(
         ForeignKey("project_vpcs.id"), index=True, default=None
     )
@@ -87,3 +91,100 @@ class ProjectVpc(Base):
     cloud_vpc_id: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Privatelink(Base):
+    """An inbound PrivateLink: desired principals and what the reconciler observed."""
+
+    __tablename__ = "privatelinks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), unique=True
+    )
+    principals: Mapped[list[str]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(16), default="creating")
+    reason: Mapped[str] = mapped_column(String(1000), default="")
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    observed_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped when a platform resource vanished: new client tokens for its re-creation.
+    incarnation: Mapped[int] = mapped_column(Integer, default=0)
+    aws_service_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    aws_service_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Work queue: when the next step is due, failures so far, who holds the lease.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reconciled_at: Mapped[datetime | None] = mapped_column(default=None)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    service: Mapped[Service] = relationship()
+    ports: Mapped[list[PrivatelinkPort]] = relationship(
+        cascade="all, delete-orphan", order_by="PrivatelinkPort.port"
+    )
+    connections: Mapped[list[PrivatelinkConnection]] = relationship(
+        cascade="all, delete-orphan", order_by="PrivatelinkConnection.created_at"
+    )
+
+
+class PrivatelinkPort(Base):
+    """The NLB listener port of one unit (a component, or one node of it): stable until delete."""
+
+    __tablename__ = "privatelink_ports"
+    __table_args__ = (
+        UniqueConstraint("privatelink_id", "unit", name="uq_privatelink_ports_unit"),
+        UniqueConstraint("privatelink_id", "port", name="uq_privatelink_ports_port"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    privatelink_id: Mapped[str] = mapped_column(
+        ForeignKey("privatelinks.id", ondelete="CASCADE"), index=True
+    )
+    unit: Mapped[str] = mapped_column(String(80))
+    component: Mapped[str] = mapped_column(String(32))
+    node: Mapped[int] = mapped_column(Integer)  # -1: the whole component
+    port: Mapped[int] = mapped_column(Integer)
+    # Observed by the reconciler: healthy targets behind the listener.
+    healthy: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PrivatelinkConnection(Base):
+    """A customer's interface endpoint attached to an inbound PrivateLink."""
+
+    __tablename__ = "privatelink_connections"
+    __table_args__ = (
+        UniqueConstraint("privatelink_id", "vpc_endpoint_id", name="uq_privatelink_conn_endpoint"),
+    )
+
+    id: Mapped[str] = mapped_column(String(14), primary_key=True)  # plc + 11 hex
+    privatelink_id: Mapped[str] = mapped_column(
+        ForeignKey("privatelinks.id", ondelete="CASCADE"), index=True
+    )
+    vpc_endpoint_id: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(32))
+    dns_name: Mapped[str] = mapped_column(String(255), default="")
+    # Where clients reach the endpoint: its DNS name on AWS, an address on the local cloud.
+    host: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Event(Base):
+    """One state change of one object, with its reason: the status history."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    service_name: Mapped[str] = mapped_column(String(64), default="")
+    object_kind: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(32), default="")
+    message: Mapped[str] = mapped_column(String(1000))
+    actor: Mapped[str] = mapped_column(String(64), default="reconciler")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

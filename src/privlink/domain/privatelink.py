@@ -1,0 +1,129 @@
+"""Inbound PrivateLink rules: principals, states, listener units and their ports."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from privlink.domain import catalog, validation
+from privlink.domain.errors import Conflict, InvalidInput
+
+MAX_PRINCIPALS = 16  # AWS's default quota of allowed principals per endpoint service
+
+CREATING, ACTIVE, DELETING, FAILED = "creating", "active", "deleting", "failed"
+STATES = (CREATING, ACTIVE, DELETING, FAILED)
+
+# Customer endpoint state (AWS) -> connection state (Aiven's words).
+CONNECTION_STATES = {
+    "pendingAcceptance": "pending-user-approval",
+    "pending": "user-approved",
+    "available": "connected",
+}
+CONNECTION_ACTIVE = "active"
+_PLC = re.compile(r"plc[0-9a-f]{11}")
+# Components a client must reach node by node (each Kafka broker advertises its own address).
+PER_NODE = frozenset({("kafka", "kafka")})
+
+
+def principals(value: Sequence[str] | None) -> list[str]:
+    """A principal list for create/update: 1-16 valid ARNs, duplicates dropped."""
+    if not value:
+        raise InvalidInput(
+            "Give at least one principal allowed to connect, e.g. "
+            "--principal arn:aws:iam::123456789012:root"
+        )
+    unique = list(dict.fromkeys(validation.principal(p) for p in value))
+    if len(unique) > MAX_PRINCIPALS:
+        raise InvalidInput(
+            f"{len(unique)} principals given; an endpoint service allows at most "
+            f"{MAX_PRINCIPALS}. Allow a whole account (arn:aws:iam::ACCOUNT:root) "
+            "instead of its users and roles"
+        )
+    return unique
+
+
+def connection_id(value: str) -> str:
+    if _PLC.fullmatch(value):
+        return value
+    raise InvalidInput(f"Invalid PrivateLink connection ID {value!r}; accepted: plc + 11 hex")
+
+
+def allows(allowed: Iterable[str], principal: str) -> bool:
+    """Whether an endpoint owned by `principal` may connect under the `allowed` list."""
+    allowed = set(allowed)
+    account = validation.principal_account(principal) if principal != "*" else ""
+    return "*" in allowed or principal in allowed or f"arn:aws:iam::{account}:root" in allowed
+
+
+def check_can_use(*, service_type: str, plan: str, in_vpc: bool, feature_enabled: bool) -> None:
+    """Refuse PrivateLink where it cannot be had, saying what to do instead."""
+    if service_type in catalog.NO_PRIVATELINK:
+        raise InvalidInput(f"PrivateLink is not supported for {service_type} services")
+    if not feature_enabled:
+        raise InvalidInput(
+            "PrivateLink is a limited-availability feature not enabled for this "
+            "project; ask the platform operator to enable it "
+            "(privlink admin project update PROJECT --enable-privatelink)"
+        )
+    if not catalog.plan_allows_privatelink(plan):
+        tiers = ", ".join(sorted(catalog.PRIVATELINK_TIERS))
+        raise InvalidInput(
+            f"Plan {plan} does not include PrivateLink; upgrade the service to a "
+            f"{tiers} plan (avn service update --plan PLAN SERVICE)"
+        )
+    if not in_vpc:
+        raise InvalidInput(
+            "PrivateLink needs the service in a project VPC; create one "
+            "(avn vpc create --cloud CLOUD --network-cidr CIDR) and move the service "
+            "into it (avn service update --project-vpc-id ID SERVICE)"
+        )
+
+
+def check_changeable(state: str, action: str) -> None:
+    if state == DELETING:
+        raise Conflict(
+            f"PrivateLink is being deleted; it cannot be {action}. Wait until it is "
+            "gone, then create it again"
+        )
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What one listener serves: one node of a per-node component, or a whole component."""
+
+    component: str
+    node: int  # -1: every node of the component, balanced
+    targets: tuple[tuple[str, int], ...]
+
+    @property
+    def key(self) -> str:
+        return self.component if self.node < 0 else f"{self.component}-{self.node}"
+
+
+def units(service_type: str, components: Mapping[str, Sequence[str]]) -> list[Unit]:
+    """The listeners a service needs: one per component, plus one per node where needed."""
+    result = []
+    for component, nodes in components.items():
+        targets = tuple(catalog.node(n) for n in nodes)
+        result.append(Unit(component, -1, targets))
+        if (service_type, component) in PER_NODE:
+            result += [Unit(component, i, (t,)) for i, t in enumerate(targets)]
+    return result
+
+
+def allocate_ports(wanted: Sequence[str], taken: Mapping[str, int], pool: range) -> dict[str, int]:
+    """Ports for every key in `wanted`: kept where already assigned, else the lowest free."""
+    result = {k: p for k, p in taken.items() if k in wanted}
+    used = set(result.values())
+    free = (p for p in pool if p not in used)
+    for key in wanted:
+        if key not in result:
+            port = next(free, None)
+            if port is None:
+                raise Conflict(
+                    f"The listener port pool {pool.start}-{pool.stop - 1} is exhausted; "
+                    "the operator can widen it (PRIVLINK_KAFKA_PORT_POOL)"
+                )
+            result[key] = port
+    return result
