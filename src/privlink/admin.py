@@ -103,8 +103,15 @@ def register_service(
     cloud_name: str,
     plan: str,
     nodes: list[str],
+    users: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Register a service; `nodes` are `component=HOST:PORT`."""
+    """Register a service; `nodes` are `component=HOST:PORT`, `users` `NAME:PASSWORD`."""
+    accounts: dict[str, str] = {}
+    for item in users or []:
+        username, sep, password = item.partition(":")
+        if not sep:
+            raise InvalidInput(f"User {item!r}: write NAME:PASSWORD, e.g. avnadmin:s3cret")
+        accounts[username] = password
     components: dict[str, list[str]] = {}
     for item in nodes:
         component, sep, address = item.partition("=")
@@ -124,6 +131,7 @@ def register_service(
             cloud_name=cloud_name,
             plan=plan,
             components=components,
+            users=accounts or None,
         )
         return {
             "service_name": service.name,

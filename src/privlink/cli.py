@@ -189,6 +189,10 @@ def service_register(
     cloud: Annotated[str, typer.Option(help="Cloud name, e.g. aws-eu-west-1.")],
     plan: Annotated[str, typer.Option(help="Plan, e.g. business-4.")],
     node: Annotated[list[str], typer.Option(help="COMPONENT=HOST:PORT, repeatable.")],
+    user: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME:PASSWORD of a service user (default: avnadmin, new password)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Register a managed service and the nodes of its components."""
@@ -201,6 +205,7 @@ def service_register(
             cloud_name=cloud,
             plan=plan,
             nodes=node,
+            users=user,
         )
     )
     show(row, as_json=as_json)

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     resync_interval: Annotated[float, Field(gt=0, le=86400)] = Field(
         30.0, description="Seconds between full resyncs of every object with the cloud."
     )
+    health_check_interval: Annotated[float, Field(ge=1, le=300)] = Field(
+        5.0,
+        description="Seconds between TCP health checks of the nodes behind a PrivateLink "
+        "(AWS allows 5 and up; the local cloud also 1-4 for tests).",
+    )
     log_format: LogFormat = Field(LogFormat.console, description="Log lines: json or console.")
     log_level: str = Field("info", description="debug, info, warning or error.")
     demo: bool = Field(True, description="Seed a demo project on first start.")

@@ -12,13 +12,26 @@ from sqlalchemy import Engine
 import privlink
 from privlink.api import errors
 from privlink.api.middleware import BodyLimit, RequestContext
-from privlink.api.routes import cloud, health, projects, services, vpcs
+from privlink.api.routes import cloud, health, privatelinks, projects, services, vpcs
 from privlink.api.state import AppState
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
+from privlink.domain.cloud import HealthCheck
+from privlink.reconcile.privatelinks import Config
 from privlink.reconcile.runner import Runner
 from privlink.settings import CloudDriver, Settings
 from privlink.store.db import make_engine, make_sessionmaker
+
+
+def reconcile_config(settings: Settings) -> Config:
+    interval = settings.health_check_interval
+    check = HealthCheck(
+        interval=interval,
+        timeout=min(interval, 5.0),
+        healthy_threshold=2,
+        unhealthy_threshold=2,
+    )
+    return Config(health_check=check, resync=settings.resync_interval)
 
 
 def create_app(
@@ -38,7 +51,13 @@ def create_app(
         if local is not None and run_dataplane:
             state.dataplane = DataPlane(local, mode=settings.dataplane.value)
             await state.dataplane.start()
-            state.runner = Runner(sessions, local, resync_interval=settings.resync_interval)
+            state.runner = Runner(
+                sessions,
+                local,
+                resync_interval=settings.resync_interval,
+                config=reconcile_config(settings),
+                on_change=state.dataplane.kick,
+            )
             state.runner.start()
         try:
             yield
@@ -60,6 +79,7 @@ def create_app(
     app.include_router(projects.router)
     app.include_router(services.router)
     app.include_router(vpcs.router)
+    app.include_router(privatelinks.router)
     app.include_router(cloud.router)
     # Outermost last: RequestContext sees every response, including 413s.
     app.add_middleware(BodyLimit)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
 from privlink.reconcile.runner import Runner
+from privlink.services import privatelinks
 from privlink.settings import Settings
 
 
@@ -24,8 +25,15 @@ class AppState:
     dataplane: DataPlane | None = None
     runner: Runner | None = None
 
-    def changed(self) -> None:
-        """Something desired changed: let the reconciler and data plane act now."""
+    def changed(self, *, endpoint_service: str | None = None) -> None:
+        """Something desired changed: let the reconciler and data plane act now.
+
+        `endpoint_service`: a customer touched endpoints of this service; if privlink
+        publishes it, its PrivateLink's next step (accepting, recording) is due now.
+        """
+        if endpoint_service is not None:
+            with self.sessions() as session, session.begin():
+                privatelinks.wake(session, aws_service_id=endpoint_service)
         if self.runner is not None:
             self.runner.kick()
         if self.dataplane is not None:

@@ -75,6 +75,14 @@ class EndpointService:
 
 
 @dataclass(frozen=True)
+class Subnet:
+    id: str
+    vpc_id: str
+    az_id: str
+    cidr: str
+
+
+@dataclass(frozen=True)
 class EndpointAddress:
     subnet_id: str
     az_id: str
@@ -99,6 +107,13 @@ class Endpoint:
 
 class CloudDriver(ABC):
     """One account's view of a cloud in one region, as the reconciler uses it."""
+
+    @abstractmethod
+    def vpc_subnets(self, vpc_id: str) -> list[Subnet]: ...
+
+    def client_host(self, endpoint: Endpoint) -> str:
+        """Where a client inside the endpoint's VPC reaches it (its DNS name on AWS)."""
+        return endpoint.dns_name
 
     @abstractmethod
     def create_target_group(

@@ -1,9 +1,9 @@
 """Runs reconcile steps in the background of `privlink serve`.
 
-Each pass looks for objects that are not settled and runs one step for each in a
-worker thread. An error leaves the object as it is; the next pass (after a
-backoff that doubles up to the resync interval) tries again, so a crash or a
-temporary cloud failure only delays convergence.
+Each pass runs one step for every object that is due, in a worker thread.
+Project VPCs keep their retry count in memory; PrivateLinks keep theirs (and a
+lease) in the database. An error only delays convergence: the object is tried
+again after a backoff that doubles up to the resync interval.
 """
 
 from __future__ import annotations
@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Callable
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from privlink.cloud import contract as c
 from privlink.cloud.local.control import LocalCloud
-from privlink.reconcile import vpcs
+from privlink.domain.cloud import HealthCheck
+from privlink.reconcile import privatelinks, vpcs
+from privlink.store.base import utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -28,15 +32,22 @@ class Runner:
         cloud: LocalCloud,
         *,
         resync_interval: float = 30.0,
+        config: privatelinks.Config | None = None,
+        on_change: Callable[[], None] = lambda: None,
         tick: float = 0.2,
     ) -> None:
         self.sessions = sessions
         self.cloud = cloud
         self.resync_interval = resync_interval
+        self.config = config or privatelinks.Config(
+            health_check=HealthCheck(), resync=resync_interval
+        )
+        self.on_change = on_change
         self.tick = tick
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failures: dict[str, int] = {}
+        self._lock = asyncio.Lock()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop())
@@ -50,25 +61,52 @@ class Runner:
     def kick(self) -> None:
         self._kick.set()
 
-    async def run_once(self) -> None:
-        for vpc_id in await asyncio.to_thread(vpcs.pending, self.sessions):
-            try:
-                await asyncio.to_thread(vpcs.reconcile, self.sessions, self.cloud, vpc_id)
-                self._failures.pop(vpc_id, None)
-            except Exception as error:  # temporary until proven otherwise; retried
-                count = self._failures.get(vpc_id, 0) + 1
-                self._failures[vpc_id] = count
-                log.warning("reconcile failed", object=vpc_id, attempt=count, error=str(error))
+    def platform(self, region: str) -> c.CloudDriver:
+        """The platform account's driver in a region: where inbound resources live."""
+        self.cloud.ensure_account(vpcs.PLATFORM_ACCOUNT)
+        return self.cloud.account(vpcs.PLATFORM_ACCOUNT, region)
 
-    def _delay(self) -> float:
-        if not self._failures:
-            return self.resync_interval
-        worst = max(self._failures.values())
-        return float(min(self.resync_interval, self.tick * 2**worst) * random.uniform(0.5, 1.0))
+    async def run_once(self) -> None:
+        async with self._lock:
+            for vpc_id in await asyncio.to_thread(vpcs.pending, self.sessions):
+                try:
+                    await asyncio.to_thread(vpcs.reconcile, self.sessions, self.cloud, vpc_id)
+                    self._failures.pop(vpc_id, None)
+                except Exception as error:  # temporary until proven otherwise; retried
+                    count = self._failures.get(vpc_id, 0) + 1
+                    self._failures[vpc_id] = count
+                    log.warning("reconcile failed", object=vpc_id, attempt=count, error=str(error))
+            due = await asyncio.to_thread(privatelinks.due, self.sessions, self.resync_interval)
+            for pl_id in due:
+                await self.run_privatelink(pl_id)
+
+    async def run_privatelink(self, pl_id: str) -> None:
+        await asyncio.to_thread(privatelinks.run, self.sessions, self.platform, pl_id, self.config)
+        self.on_change()
+
+    async def refresh(self, pl_id: str) -> None:
+        """Run a PrivateLink's step now, e.g. to see new connections at once."""
+        async with self._lock:
+            await self.run_privatelink(pl_id)
+
+    async def _delay(self) -> float:
+        delay = self.resync_interval
+        if self._failures:
+            worst = max(self._failures.values())
+            delay = min(delay, self.tick * 2**worst) * random.uniform(0.5, 1.0)
+        soonest = await asyncio.to_thread(privatelinks.next_due, self.sessions)
+        if soonest is not None:
+            delay = min(delay, max((soonest - utcnow()).total_seconds(), 0.0))
+        return max(delay, 0.05)
 
     async def _loop(self) -> None:
         while True:
-            await self.run_once()
+            try:
+                await self.run_once()
+                delay = await self._delay()
+            except Exception as error:  # e.g. the database is briefly unavailable
+                log.warning("reconcile pass failed", error=str(error))
+                delay = self.resync_interval
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self._delay())
+                await asyncio.wait_for(self._kick.wait(), delay)
             self._kick.clear()

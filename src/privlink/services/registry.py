@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +15,7 @@ from privlink.store import services as store
 from privlink.store.tables import Project, Service
 
 MAX_NODES = 64
+_USER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def register_service(
@@ -24,8 +27,12 @@ def register_service(
     cloud_name: str,
     plan: str,
     components: Mapping[str, Sequence[str]],
+    users: Mapping[str, str] | None = None,
 ) -> Service:
-    """Register a service with its components' nodes (`host:port`)."""
+    """Register a service with its components' nodes (`host:port`) and users.
+
+    `users` maps user name to password; by default `avnadmin` with a new password.
+    """
     validation.service_name(name)
     catalog.service_type(service_type)
     catalog.cloud_region(cloud_name)
@@ -43,6 +50,13 @@ def register_service(
         for address in addresses:
             catalog.node(address)
         nodes[component] = list(addresses)
+    accounts = dict(users or {"avnadmin": secrets.token_urlsafe(18)})
+    for username, password in accounts.items():
+        if not _USER.fullmatch(username) or not 1 <= len(password) <= 256:
+            raise InvalidInput(
+                f"Invalid user {username!r}; accepted: a name of 1-64 letters, digits, "
+                "'_' or '-' with a password of 1-256 characters"
+            )
     if store.get_service(session, project=project, name=name) is not None:
         raise Conflict(f"Service '{name}' already exists in project '{project.name}'")
     try:
@@ -56,6 +70,14 @@ def register_service(
                 plan=plan,
                 components=nodes,
                 user_config={},
+                users=[
+                    {
+                        "username": u,
+                        "password": p,
+                        "type": "primary" if u == "avnadmin" else "normal",
+                    }
+                    for u, p in accounts.items()
+                ],
             ),
         )
     except IntegrityError as error:  # a concurrent register won the race

@@ -43,9 +43,9 @@ AccountDep = Annotated[LocalAccount, Depends(get_account)]
 Scoped = "/{account}/{region}"
 
 
-def _changed(state: StateDep) -> None:
-    """Let the data plane apply a change now instead of at its next pass."""
-    state.changed()
+def _changed(state: StateDep, endpoint_service: str | None = None) -> None:
+    """Let the data plane (and the owner of `endpoint_service`) act now, not at the next pass."""
+    state.changed(endpoint_service=endpoint_service)
 
 
 def _account(row: Any) -> dict[str, Any]:
@@ -266,7 +266,7 @@ def get_endpoint_service(service_id: str, acct: AccountDep) -> dict[str, Any]:
 @router.delete(Scoped + "/endpoint-services/{service_id}")
 def delete_endpoint_service(service_id: str, acct: AccountDep, state: StateDep) -> dict[str, Any]:
     acct.delete_endpoint_service(service_id)
-    _changed(state)
+    _changed(state, service_id)
     return {"deleted": service_id}
 
 
@@ -286,7 +286,7 @@ def accept_connections(
     service_id: str, body: cs.Connections, acct: AccountDep, state: StateDep
 ) -> dict[str, Any]:
     acct.accept_endpoint_connections(service_id, body.endpoint_ids)
-    _changed(state)
+    _changed(state, service_id)
     return list_connections(service_id, acct)
 
 
@@ -295,7 +295,7 @@ def reject_connections(
     service_id: str, body: cs.Connections, acct: AccountDep, state: StateDep
 ) -> dict[str, Any]:
     acct.reject_endpoint_connections(service_id, body.endpoint_ids)
-    _changed(state)
+    _changed(state, service_id)
     return list_connections(service_id, acct)
 
 
@@ -311,7 +311,7 @@ def create_endpoint(
         security_group_ids=body.security_group_ids,
         client_token=body.client_token,
     )
-    _changed(state)
+    _changed(state, endpoint.service_id)
     return asdict(endpoint)
 
 
@@ -327,6 +327,7 @@ def get_endpoint(endpoint_id: str, acct: AccountDep) -> dict[str, Any]:
 
 @router.delete(Scoped + "/endpoints/{endpoint_id}")
 def delete_endpoint(endpoint_id: str, acct: AccountDep, state: StateDep) -> dict[str, Any]:
+    service_id = acct.describe_endpoint(endpoint_id).service_id
     acct.delete_endpoint(endpoint_id)
-    _changed(state)
+    _changed(state, service_id)
     return {"deleted": endpoint_id}

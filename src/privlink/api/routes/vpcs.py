@@ -8,10 +8,11 @@ from fastapi import APIRouter, BackgroundTasks, Path
 from pydantic import Field
 
 from privlink.api.deps import ProjectDep, SessionDep, StateDep
-from privlink.api.routes.services import ServiceName, public
+from privlink.api.routes.services import ServiceName
 from privlink.api.schemas import Body
 from privlink.domain import catalog
-from privlink.services import registry, vpcs
+from privlink.services import privatelinks, registry, vpcs
+from privlink.services.service_view import service_public
 
 router = APIRouter(tags=["project vpcs"])
 VpcId = Path(max_length=36, description="Project VPC ID")
@@ -80,7 +81,12 @@ def delete_vpc(
 
 @router.put("/v1/project/{project}/service/{service}")
 def update_service(
-    body: ServiceUpdate, project: ProjectDep, session: SessionDep, service: str = ServiceName
+    body: ServiceUpdate,
+    project: ProjectDep,
+    session: SessionDep,
+    state: StateDep,
+    after: BackgroundTasks,
+    service: str = ServiceName,
 ) -> dict[str, Any]:
     found = registry.get_service(session, project=project, name=service)
     if "project_vpc_id" in body.model_fields_set:
@@ -91,7 +97,9 @@ def update_service(
         found.user_config = catalog.merge_user_config(
             found.service_type, found.user_config, body.user_config
         )
-    return {"service": public(found)}
+        privatelinks.desired_changed(session, found)
+        after.add_task(state.changed)  # runs once the transaction is committed
+    return {"service": service_public(session, found)}
 
 
 @router.get("/v1/project/{project}/service-types/{service_type}")

@@ -397,6 +397,18 @@ class LocalAccount(c.CloudDriver):
                 for sub, vpc in s.execute(query).all()
             ]
 
+    def vpc_subnets(self, vpc_id: str) -> list[c.Subnet]:
+        with self.cloud.tx() as s:
+            self._own(s, LcVpc, vpc_id, "VPC")
+        return [
+            c.Subnet(id=sub.id, vpc_id=sub.vpc_id, az_id=sub.az_id, cidr=cidr)
+            for sub, cidr in self.describe_subnets(vpc_id)
+        ]
+
+    def client_host(self, endpoint: c.Endpoint) -> str:
+        # Local endpoint DNS names resolve nowhere; clients use the first private address.
+        return endpoint.addresses[0].address if endpoint.addresses else endpoint.dns_name
+
     def create_security_group(self, vpc_id: str, name: str) -> LcSecurityGroup:
         with self.cloud.tx() as s:
             self._own(s, LcVpc, vpc_id, "VPC")

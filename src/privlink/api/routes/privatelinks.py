@@ -1,0 +1,162 @@
+"""Inbound AWS PrivateLink (`avn service privatelink aws …`), its status, events, the CA."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Query
+from pydantic import Field
+
+from privlink.api.deps import CallerDep, ProjectDep, SessionDep, StateDep
+from privlink.api.routes.services import ServiceName
+from privlink.api.schemas import Body
+from privlink.domain import catalog
+from privlink.domain.errors import InvalidInput
+from privlink.services import certificates, events, privatelinks, registry
+
+router = APIRouter(tags=["privatelink"])
+BASE = "/v1/project/{project}/service/{service}/privatelink/aws"
+
+
+class PrivatelinkCreate(Body):
+    # Lists longer than the 16 allowed still parse, so the refusal can say why.
+    principals: list[str] | None = Field(None, max_length=100)
+    supported_regions: list[str] | None = Field(None, max_length=20)
+
+
+def _actor(caller: CallerDep) -> str:
+    return "admin" if caller.is_admin else f"token {caller.token_id}"
+
+
+def _regions(body: PrivatelinkCreate, cloud_name: str) -> None:
+    own = catalog.cloud_region(cloud_name)
+    extra = [r for r in body.supported_regions or [] if r != own]
+    if extra:
+        raise InvalidInput(
+            f"Cross-region connections are not supported; endpoints must be in {own} "
+            f"(got {', '.join(extra)})"
+        )
+
+
+@router.post(BASE)
+def create(
+    body: PrivatelinkCreate,
+    project: ProjectDep,
+    session: SessionDep,
+    caller: CallerDep,
+    state: StateDep,
+    after: BackgroundTasks,
+    service: str = ServiceName,
+) -> dict[str, Any]:
+    _regions(body, registry.get_service(session, project=project, name=service).cloud_name)
+    pl = privatelinks.create(
+        session,
+        project=project,
+        service_name=service,
+        principals=body.principals,
+        pool=range(state.settings.port_pool[0], state.settings.port_pool[1] + 1),
+        actor=_actor(caller),
+    )
+    after.add_task(state.changed)  # runs once the transaction is committed
+    return privatelinks.public(pl)
+
+
+@router.get(BASE)
+def get(project: ProjectDep, session: SessionDep, service: str = ServiceName) -> dict[str, Any]:
+    return privatelinks.public(privatelinks.get(session, project=project, service_name=service))
+
+
+@router.put(BASE)
+def update(
+    body: PrivatelinkCreate,
+    project: ProjectDep,
+    session: SessionDep,
+    caller: CallerDep,
+    state: StateDep,
+    after: BackgroundTasks,
+    service: str = ServiceName,
+) -> dict[str, Any]:
+    _regions(body, registry.get_service(session, project=project, name=service).cloud_name)
+    pl = privatelinks.update(
+        session,
+        project=project,
+        service_name=service,
+        principals=body.principals,
+        actor=_actor(caller),
+    )
+    after.add_task(state.changed)
+    return privatelinks.public(pl)
+
+
+@router.delete(BASE)
+def delete(
+    project: ProjectDep,
+    session: SessionDep,
+    caller: CallerDep,
+    state: StateDep,
+    after: BackgroundTasks,
+    service: str = ServiceName,
+) -> dict[str, Any]:
+    pl = privatelinks.delete(session, project=project, service_name=service, actor=_actor(caller))
+    after.add_task(state.changed)
+    return privatelinks.public(pl)
+
+
+@router.post(BASE + "/refresh")
+async def refresh(
+    project: ProjectDep, session: SessionDep, state: StateDep, service: str = ServiceName
+) -> dict[str, Any]:
+    """Look at the customers' endpoints now rather than at the next resync."""
+    pl = privatelinks.get(session, project=project, service_name=service)
+    if state.runner is None:
+        privatelinks.refresh(session, project=project, service_name=service)
+        return {}
+    privatelinks.refresh_allowed(pl)
+    # Read-only here: the step writes in its own transactions.
+    await state.runner.refresh(pl.id)
+    return {}
+
+
+@router.get(BASE + "/connections")
+def connections(
+    project: ProjectDep, session: SessionDep, service: str = ServiceName
+) -> dict[str, Any]:
+    pl = privatelinks.get(session, project=project, service_name=service)
+    return {"connections": [privatelinks.connection_public(c) for c in pl.connections]}
+
+
+@router.get(BASE + "/connections/{connection_id}")
+def connection(
+    connection_id: str,
+    project: ProjectDep,
+    session: SessionDep,
+    service: str = ServiceName,
+) -> dict[str, Any]:
+    pl = privatelinks.get(session, project=project, service_name=service)
+    return privatelinks.connection_public(privatelinks.get_connection(pl, connection_id))
+
+
+@router.get(BASE + "/status")
+def status(project: ProjectDep, session: SessionDep, service: str = ServiceName) -> dict[str, Any]:
+    """Native: state with reason, the listener port of every component and broker, connections."""
+    pl = privatelinks.get(session, project=project, service_name=service)
+    return privatelinks.status_public(pl)
+
+
+@router.get("/v1/project/{project}/kms/ca")
+def project_ca(project: ProjectDep, session: SessionDep) -> dict[str, Any]:
+    return {"certificate": certificates.project_ca(session, project)}
+
+
+@router.get("/v1/project/{project}/events")
+def list_events(
+    project: ProjectDep,
+    session: SessionDep,
+    service: str | None = Query(None, max_length=64),
+    object_id: str | None = Query(None, max_length=64),
+    limit: int = Query(100, ge=1, le=events.MAX_LIMIT),
+) -> dict[str, Any]:
+    rows = events.list_events(
+        session, project=project, service=service, object_id=object_id, limit=limit
+    )
+    return {"events": [events.event_public(e) for e in rows]}

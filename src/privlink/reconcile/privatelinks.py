@@ -1,0 +1,430 @@
+"""Inbound PrivateLink: make the platform account's cloud match the desired object.
+
+Every move is idempotent and finds its resource again by tags (or its client
+token), so a step killed at any instant resumes without duplicates or leaks:
+
+  creating/active: a target group per unit (component, or one Kafka broker) with
+  its nodes registered; an internal NLB in the project VPC's subnets; a listener
+  per unit whose component has `privatelink_access` on; an endpoint service
+  allowing the principals; customer endpoints of allowed principals accepted and
+  recorded as connections.
+  deleting: connections rejected, endpoint service, listeners, NLB and target
+  groups removed, then the object (and its ports) are gone.
+
+Work is claimed with a lease in the database and retried with backoff there, so
+several processes can share one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import secrets
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from privlink.cloud import contract as c
+from privlink.domain import catalog
+from privlink.domain import privatelink as rules
+from privlink.domain.cloud import HealthCheck
+from privlink.domain.errors import Conflict, PrivlinkError, Unavailable
+from privlink.services import events
+from privlink.store.base import utcnow
+from privlink.store.tables import Privatelink, PrivatelinkConnection, ProjectVpc
+
+log = structlog.get_logger(__name__)
+TAG = "privlink:privatelink"
+UNIT_TAG = "privlink:unit"
+LEASE = timedelta(seconds=60)
+HEALTH_POLL = 1.0  # seconds between steps while targets or connections are settling
+OWNER = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+DriverFor = Callable[[str], c.CloudDriver]  # region -> the platform account's driver
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+# -- the work queue ---------------------------------------------------------
+def due(sessions: sessionmaker[Session], resync: float) -> list[str]:
+    """Objects whose next step is due: asked for, retried, settling, or up for resync."""
+    now = utcnow()
+    with sessions() as s:
+        return list(
+            s.scalars(
+                select(Privatelink.id).where(
+                    or_(
+                        Privatelink.next_attempt_at <= now,
+                        and_(
+                            Privatelink.next_attempt_at.is_(None),
+                            Privatelink.state != rules.FAILED,
+                            or_(
+                                Privatelink.reconciled_at.is_(None),
+                                Privatelink.reconciled_at <= now - timedelta(seconds=resync),
+                            ),
+                        ),
+                    ),
+                    or_(Privatelink.lease_until.is_(None), Privatelink.lease_until < now),
+                )
+            )
+        )
+
+
+def next_due(sessions: sessionmaker[Session]) -> datetime | None:
+    with sessions() as s:
+        return _aware(s.scalar(select(func.min(Privatelink.next_attempt_at))))
+
+
+def _claim(sessions: sessionmaker[Session], pl_id: str) -> bool:
+    now = utcnow()
+    with sessions() as s, s.begin():
+        claimed = s.execute(
+            update(Privatelink)
+            .where(
+                Privatelink.id == pl_id,
+                or_(Privatelink.lease_until.is_(None), Privatelink.lease_until < now),
+            )
+            .values(lease_owner=OWNER, lease_until=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(claimed, "rowcount", 0) == 1)
+
+
+def run(sessions: sessionmaker[Session], driver_for: DriverFor, pl_id: str, cfg: Config) -> None:
+    """Claim the object, take one step, record the outcome, release the lease."""
+    if not _claim(sessions, pl_id):
+        return
+    try:
+        requeue = step(sessions, driver_for, pl_id, cfg)
+    except Exception as error:
+        _record_failure(sessions, pl_id, error, cfg)
+        return
+    with sessions() as s, s.begin():
+        pl = s.get(Privatelink, pl_id)
+        if pl is not None:
+            pl.attempts, pl.reconciled_at = 0, utcnow()
+            pl.next_attempt_at = utcnow() + timedelta(seconds=requeue) if requeue else None
+            pl.lease_owner = pl.lease_until = None
+
+
+def _record_failure(
+    sessions: sessionmaker[Session], pl_id: str, error: Exception, cfg: Config
+) -> None:
+    permanent = isinstance(error, PrivlinkError) and not isinstance(error, Unavailable)
+    message = error.message if isinstance(error, PrivlinkError) else f"{type(error).__name__}"
+    with sessions() as s, s.begin():
+        pl = s.get(Privatelink, pl_id)
+        if pl is None:
+            return
+        pl.lease_owner = pl.lease_until = None
+        pl.attempts += 1
+        if permanent and pl.state != rules.DELETING:
+            pl.next_attempt_at = None
+            _move(s, pl, rules.FAILED, message)
+            return
+        # Temporary (or a delete that must go on): retry with jittered exponential backoff.
+        delay = min(cfg.resync, cfg.backoff * 2 ** min(pl.attempts, 16))
+        pl.next_attempt_at = utcnow() + timedelta(seconds=delay * random.uniform(0.5, 1.0))
+        pl.reason = f"retrying after: {message}"[:1000]
+        log.warning("privatelink step failed", object=pl_id, attempt=pl.attempts, error=message)
+
+
+# -- one step ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Config:
+    health_check: HealthCheck
+    resync: float = 30.0
+    backoff: float = 0.5
+
+
+@dataclass(frozen=True)
+class Desired:
+    pl_id: str
+    state: str
+    generation: int
+    incarnation: int
+    principals: tuple[str, ...]
+    region: str
+    platform_vpc: str | None
+    units: tuple[rules.Unit, ...]
+    ports: dict[str, int]
+    access: dict[str, bool]
+    was_active: bool
+
+
+def _read(sessions: sessionmaker[Session], pl_id: str) -> Desired | None:
+    with sessions() as s:
+        pl = s.get(Privatelink, pl_id)
+        if pl is None:
+            return None
+        service = pl.service
+        vpc = s.get(ProjectVpc, service.project_vpc_id) if service.project_vpc_id else None
+        return Desired(
+            pl_id=pl.id,
+            state=pl.state,
+            generation=pl.generation,
+            incarnation=pl.incarnation,
+            principals=tuple(pl.principals),
+            region=catalog.cloud_region(service.cloud_name),
+            platform_vpc=vpc.cloud_vpc_id if vpc is not None and vpc.state == "ACTIVE" else None,
+            units=tuple(rules.units(service.service_type, service.components)),
+            ports={p.unit: p.port for p in pl.ports},
+            access={
+                k: bool(v) for k, v in (service.user_config.get("privatelink_access") or {}).items()
+            },
+            was_active=pl.aws_service_id is not None,
+        )
+
+
+def step(
+    sessions: sessionmaker[Session], driver_for: DriverFor, pl_id: str, cfg: Config
+) -> float | None:
+    """One pass toward the desired state; returns seconds until the next pass is wanted."""
+    want = _read(sessions, pl_id)
+    if want is None:
+        return None
+    cloud = driver_for(want.region)
+    if want.state == rules.DELETING:
+        _tear_down(cloud, want)
+        _forget(sessions, want)
+        return None
+    return _converge(sessions, cloud, want, cfg)
+
+
+class _Builder:
+    """The create/adopt moves of one pass, with what they noticed along the way."""
+
+    def __init__(self, cloud: c.CloudDriver, want: Desired) -> None:
+        self.cloud, self.want = cloud, want
+        self.tags = {TAG: want.pl_id}
+        self.recreated: list[str] = []
+
+    def token(self, kind: str, unit: str = "") -> str:
+        raw = f"{self.want.pl_id}/{kind}/{unit}/{self.want.incarnation}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+    def found(self, kind: str, what: str, **extra: str) -> str | None:
+        ids = self.cloud.find_by_tags(kind, {**self.tags, **extra})
+        if not ids and self.want.was_active:
+            self.recreated.append(what)
+        return ids[0] if ids else None
+
+
+def _converge(
+    sessions: sessionmaker[Session], cloud: c.CloudDriver, want: Desired, cfg: Config
+) -> float | None:
+    if want.platform_vpc is None:
+        raise Conflict("The service's project VPC is not ACTIVE; move the service into one")
+    b = _Builder(cloud, want)
+    short = want.pl_id[:8]
+    groups: dict[str, str] = {}
+    healthy: dict[str, bool] = {}
+    for unit in want.units:
+        port = want.ports[unit.key]
+        arn = b.found("target-group", f"target group {unit.key}", **{UNIT_TAG: unit.key})
+        if arn is None:
+            arn = cloud.create_target_group(
+                name=f"pl-{short}-{port}",
+                port=unit.targets[0][1],
+                health_check=cfg.health_check,
+                proxy_protocol_v2=False,
+                tags={**b.tags, UNIT_TAG: unit.key},
+                client_token=b.token("tg", unit.key),
+            ).arn
+        groups[unit.key] = arn
+        healthy[unit.key] = _sync_targets(cloud, arn, unit)
+    lb = b.found("load-balancer", "load balancer")
+    if lb is None:
+        subnets = [sub.id for sub in cloud.vpc_subnets(want.platform_vpc)]
+        lb = cloud.create_load_balancer(
+            name=f"pl-{short}", subnet_ids=subnets, tags=b.tags, client_token=b.token("nlb")
+        ).arn
+    wanted = {want.ports[u.key]: groups[u.key] for u in want.units if want.access.get(u.component)}
+    for listener in cloud.describe_listeners(lb):
+        if wanted.get(listener.port) != listener.target_group_arn:
+            cloud.delete_listener(listener.arn)
+    have = {li.port for li in cloud.describe_listeners(lb)}
+    for port, arn in sorted(wanted.items()):
+        if port not in have:
+            cloud.create_listener(load_balancer_arn=lb, port=port, target_group_arn=arn)
+    _drop_orphan_groups(cloud, b.tags, set(groups.values()))
+    service_id = b.found("endpoint-service", "endpoint service")
+    if service_id is None:
+        service_id = cloud.create_endpoint_service(
+            load_balancer_arns=[lb],
+            acceptance_required=True,
+            tags=b.tags,
+            client_token=b.token("svc"),
+        ).id
+    service = cloud.describe_endpoint_service(service_id)
+    add = [p for p in want.principals if p not in service.principals]
+    remove = [p for p in service.principals if p not in want.principals]
+    if add or remove:
+        cloud.modify_endpoint_service_permissions(service_id, add=add, remove=remove)
+    endpoints = _settle_endpoints(cloud, service_id, want.principals)
+    reachable = any(
+        healthy[u.key] for u in want.units if u.node < 0 and want.access.get(u.component)
+    )
+    settling = _record(sessions, cloud, want, service, endpoints, healthy, reachable, b.recreated)
+    accessible_unhealthy = any(
+        not healthy[u.key] for u in want.units if want.access.get(u.component)
+    )
+    return HEALTH_POLL if settling or accessible_unhealthy else None
+
+
+def _sync_targets(cloud: c.CloudDriver, arn: str, unit: rules.Unit) -> bool:
+    """Register the unit's nodes, deregister others; whether any target is healthy."""
+    wanted = [c.Target(host, port) for host, port in unit.targets]
+    views = [v for v in cloud.describe_target_health(arn) if v.state != "draining"]
+    current = {v.target for v in views}
+    missing = [t for t in wanted if t not in current]
+    extra = [t for t in current if t not in wanted]
+    if missing:
+        cloud.register_targets(arn, missing)
+    if extra:
+        cloud.deregister_targets(arn, extra)
+    return any(v.state == "healthy" and v.target in wanted for v in views)
+
+
+def _drop_orphan_groups(cloud: c.CloudDriver, tags: dict[str, str], keep: set[str]) -> None:
+    for arn in cloud.find_by_tags("target-group", tags):
+        if arn not in keep:
+            cloud.delete_target_group(arn)
+
+
+def _settle_endpoints(
+    cloud: c.CloudDriver, service_id: str, principals: tuple[str, ...]
+) -> list[c.Endpoint]:
+    """Accept endpoints of allowed principals, reject the others; the live ones after."""
+    endpoints = cloud.describe_endpoint_connections(service_id)
+    waiting = [e for e in endpoints if e.state == "pendingAcceptance"]
+    accept = [e.id for e in waiting if rules.allows(principals, e.owner)]
+    reject = [e.id for e in waiting if e.id not in accept]
+    if accept:
+        cloud.accept_endpoint_connections(service_id, accept)
+    if reject:
+        cloud.reject_endpoint_connections(service_id, reject)
+    if accept or reject:
+        endpoints = cloud.describe_endpoint_connections(service_id)
+    return [e for e in endpoints if e.state in rules.CONNECTION_STATES]
+
+
+def _record(
+    sessions: sessionmaker[Session],
+    cloud: c.CloudDriver,
+    want: Desired,
+    service: c.EndpointService,
+    endpoints: list[c.Endpoint],
+    healthy: dict[str, bool],
+    reachable: bool,
+    recreated: list[str],
+) -> bool:
+    """Write what was observed; whether anything is still settling."""
+    settling = False
+    with sessions() as s, s.begin():
+        pl = s.get(Privatelink, want.pl_id)
+        if pl is None or pl.state == rules.DELETING or pl.generation != want.generation:
+            return True  # changed meanwhile: the next pass works on the new wish
+        project_id, service_name = pl.service.project_id, pl.service.name
+
+        def event(kind: str, object_id: str, state: str, message: str) -> None:
+            events.record(
+                s,
+                project_id=project_id,
+                service_name=service_name,
+                kind=kind,
+                object_id=object_id,
+                state=state,
+                message=message,
+            )
+
+        for what in recreated:
+            event("privatelink", pl.id, pl.state, f"{what} was deleted out of band; re-created")
+        if recreated:
+            pl.incarnation += 1
+        for port in pl.ports:
+            port.healthy = healthy.get(port.unit, False)
+        by_endpoint = {conn.vpc_endpoint_id: conn for conn in pl.connections}
+        for ep in endpoints:
+            state = rules.CONNECTION_STATES[ep.state]
+            if state == "connected" and reachable:
+                state = rules.CONNECTION_ACTIVE
+            conn = by_endpoint.pop(ep.id, None)
+            if conn is None:
+                conn = PrivatelinkConnection(
+                    id=f"plc{secrets.token_hex(6)[:11]}",
+                    vpc_endpoint_id=ep.id,
+                    owner=ep.owner,
+                    state="",
+                )
+                pl.connections.append(conn)
+            conn.dns_name, conn.host = ep.dns_name, cloud.client_host(ep)
+            if conn.state != state:
+                conn.state = state
+                event("connection", conn.id, state, f"endpoint {ep.id} of {ep.owner} is {ep.state}")
+            settling |= state not in (rules.CONNECTION_ACTIVE, "connected")
+        for conn in by_endpoint.values():
+            event("connection", conn.id, "removed", f"endpoint {conn.vpc_endpoint_id} is gone")
+            pl.connections.remove(conn)
+        if pl.state != rules.ACTIVE:
+            pl.state, pl.reason = rules.ACTIVE, ""
+            event(
+                "privatelink",
+                pl.id,
+                rules.ACTIVE,
+                f"endpoint service {service.id} ({service.name}) is ready",
+            )
+        pl.aws_service_id, pl.aws_service_name = service.id, service.name
+        pl.observed_generation = want.generation
+        pl.reason = ""
+    return settling
+
+
+def _move(s: Session, pl: Privatelink, state: str, reason: str) -> None:
+    pl.state, pl.reason = state, reason[:1000]
+    events.record(
+        s,
+        project_id=pl.service.project_id,
+        service_name=pl.service.name,
+        kind="privatelink",
+        object_id=pl.id,
+        state=state,
+        message=reason,
+    )
+
+
+def _tear_down(cloud: c.CloudDriver, want: Desired) -> None:
+    tags = {TAG: want.pl_id}
+    for service_id in cloud.find_by_tags("endpoint-service", tags):
+        live = [
+            e.id
+            for e in cloud.describe_endpoint_connections(service_id)
+            if e.state in rules.CONNECTION_STATES
+        ]
+        if live:
+            cloud.reject_endpoint_connections(service_id, live)
+        cloud.delete_endpoint_service(service_id)
+    for lb in cloud.find_by_tags("load-balancer", tags):
+        for listener in cloud.describe_listeners(lb):
+            cloud.delete_listener(listener.arn)
+        cloud.delete_load_balancer(lb)
+    for arn in cloud.find_by_tags("target-group", tags):
+        cloud.delete_target_group(arn)
+
+
+def _forget(sessions: sessionmaker[Session], want: Desired) -> None:
+    with sessions() as s, s.begin():
+        pl = s.get(Privatelink, want.pl_id)
+        if pl is None:
+            return
+        _move(s, pl, "deleted", "endpoint service, load balancer and target groups removed")
+        s.delete(pl)

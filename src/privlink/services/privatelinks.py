@@ -1,0 +1,273 @@
+"""Inbound PrivateLink use cases: create, update, delete, refresh, connections, ports.
+
+These record desired state only; the reconciler makes the cloud match it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from privlink.domain import privatelink as rules
+from privlink.domain.errors import Conflict, NotFound
+from privlink.services import events, registry
+from privlink.store.base import utcnow
+from privlink.store.tables import (
+    Privatelink,
+    PrivatelinkConnection,
+    PrivatelinkPort,
+    Project,
+    ProjectVpc,
+    Service,
+)
+
+KIND = "privatelink"
+
+
+def find(session: Session, service: Service) -> Privatelink | None:
+    return session.scalar(select(Privatelink).where(Privatelink.service_id == service.id))
+
+
+def get(session: Session, *, project: Project, service_name: str) -> Privatelink:
+    service = registry.get_service(session, project=project, name=service_name)
+    found = find(session, service)
+    if found is None:
+        raise NotFound(
+            f"Service '{service_name}' has no AWS PrivateLink; create one with "
+            f"`avn service privatelink aws create --principal ARN {service_name}`"
+        )
+    return found
+
+
+def _event(session: Session, pl: Privatelink, message: str, actor: str) -> None:
+    events.record(
+        session,
+        project_id=pl.service.project_id,
+        service_name=pl.service.name,
+        kind=KIND,
+        object_id=pl.id,
+        state=pl.state,
+        message=message,
+        actor=actor,
+    )
+
+
+def _due_now(pl: Privatelink) -> None:
+    pl.next_attempt_at, pl.attempts = utcnow(), 0
+
+
+def create(
+    session: Session,
+    *,
+    project: Project,
+    service_name: str,
+    principals: Sequence[str] | None,
+    pool: range,
+    actor: str,
+) -> Privatelink:
+    service = registry.get_service(session, project=project, name=service_name)
+    allowed = rules.principals(principals)
+    vpc = session.get(ProjectVpc, service.project_vpc_id) if service.project_vpc_id else None
+    rules.check_can_use(
+        service_type=service.service_type,
+        plan=service.plan,
+        in_vpc=vpc is not None and vpc.state == "ACTIVE",
+        feature_enabled=project.privatelink_enabled,
+    )
+    existing = find(session, service)
+    if existing is not None:
+        raise Conflict(
+            f"Service '{service_name}' already has an AWS PrivateLink ({existing.state}); "
+            "change its principals with `avn service privatelink aws update`"
+        )
+    units = rules.units(service.service_type, service.components)
+    ports = rules.allocate_ports([u.key for u in units], {}, pool)
+    pl = Privatelink(id=str(uuid.uuid4()), service=service, principals=allowed, state="creating")
+    pl.ports = [
+        PrivatelinkPort(unit=u.key, component=u.component, node=u.node, port=ports[u.key])
+        for u in units
+    ]
+    _due_now(pl)
+    session.add(pl)
+    try:
+        session.flush()
+    except IntegrityError as error:  # a concurrent create won the race
+        raise Conflict(f"Service '{service_name}' already has an AWS PrivateLink") from error
+    _event(session, pl, f"create requested; principals {', '.join(allowed)}", actor)
+    return pl
+
+
+def update(
+    session: Session,
+    *,
+    project: Project,
+    service_name: str,
+    principals: Sequence[str] | None,
+    actor: str,
+) -> Privatelink:
+    pl = get(session, project=project, service_name=service_name)
+    rules.check_changeable(pl.state, "updated")
+    allowed = rules.principals(principals)
+    if allowed != pl.principals or pl.state == rules.FAILED:
+        pl.principals = allowed
+        pl.generation += 1
+        if pl.state == rules.FAILED:
+            pl.state, pl.reason = rules.CREATING, ""
+        _due_now(pl)
+        _event(session, pl, f"principals set to {', '.join(allowed)}", actor)
+    return pl
+
+
+def delete(session: Session, *, project: Project, service_name: str, actor: str) -> Privatelink:
+    pl = get(session, project=project, service_name=service_name)
+    rules.check_changeable(pl.state, "deleted again")
+    pl.state, pl.reason = rules.DELETING, ""
+    pl.generation += 1
+    _due_now(pl)
+    _event(session, pl, "delete requested", actor)
+    return pl
+
+
+def refresh_allowed(pl: Privatelink) -> None:
+    rules.check_changeable(pl.state, "refreshed")
+
+
+def refresh(session: Session, *, project: Project, service_name: str) -> Privatelink:
+    """Mark the object due now (when no runner in this process can step it at once)."""
+    pl = get(session, project=project, service_name=service_name)
+    refresh_allowed(pl)
+    _due_now(pl)
+    return pl
+
+
+def wake(session: Session, *, aws_service_id: str) -> None:
+    """Customers touched endpoints of this endpoint service: look at them now."""
+    for pl in session.scalars(
+        select(Privatelink).where(Privatelink.aws_service_id == aws_service_id)
+    ):
+        if pl.next_attempt_at is None:
+            _due_now(pl)
+
+
+def desired_changed(session: Session, service: Service) -> None:
+    """The service's config changed (e.g. privatelink_access): reconcile its PrivateLink."""
+    pl = find(session, service)
+    if pl is not None and pl.state != rules.DELETING:
+        pl.generation += 1
+        _due_now(pl)
+
+
+def get_connection(pl: Privatelink, connection_id: str) -> PrivatelinkConnection:
+    rules.connection_id(connection_id)
+    for conn in pl.connections:
+        if conn.id == connection_id:
+            return conn
+    raise NotFound(
+        f"PrivateLink connection {connection_id} does not exist for service "
+        f"'{pl.service.name}'; list them with "
+        f"`avn service privatelink aws connection list {pl.service.name}`"
+    )
+
+
+def public(pl: Privatelink) -> dict[str, Any]:
+    """The object in Aiven's shape (what `avn service privatelink aws get` prints)."""
+    return {
+        "aws_service_id": pl.aws_service_id,
+        "aws_service_name": pl.aws_service_name,
+        "principals": list(pl.principals),
+        "state": pl.state,
+    }
+
+
+def connection_public(conn: PrivatelinkConnection) -> dict[str, Any]:
+    return {
+        "privatelink_connection_id": conn.id,
+        "vpc_endpoint_id": conn.vpc_endpoint_id,
+        "dns_name": conn.dns_name,
+        "state": conn.state,
+    }
+
+
+def status_public(pl: Privatelink) -> dict[str, Any]:
+    """Everything privlink knows of the object: the native view."""
+    nodes = pl.service.components
+    return {
+        "privatelink": {
+            **public(pl),
+            "id": pl.id,
+            "reason": pl.reason,
+            "generation": pl.generation,
+            "observed_generation": pl.observed_generation,
+            "create_time": pl.created_at.isoformat(),
+            "update_time": pl.updated_at.isoformat(),
+        },
+        "ports": [
+            {
+                "component": p.component,
+                "node": p.node if p.node >= 0 else None,
+                "target": nodes[p.component][p.node] if p.node >= 0 else None,
+                "port": p.port,
+                "healthy": p.healthy,
+                "access": bool(access(pl.service).get(p.component)),
+            }
+            for p in pl.ports
+        ],
+        "connections": [{**connection_public(c), "host": c.host} for c in pl.connections],
+    }
+
+
+def access(service: Service) -> dict[str, bool]:
+    return dict((service.user_config or {}).get("privatelink_access") or {})
+
+
+def routes(session: Session, service: Service) -> list[dict[str, Any]]:
+    """One `route: privatelink` component entry per (component with access, active connection)."""
+    pl = find(session, service)
+    if pl is None or pl.state != rules.ACTIVE:
+        return []
+    enabled = access(service)
+    entries = []
+    for port in pl.ports:
+        if port.node >= 0 or not enabled.get(port.component) or not port.healthy:
+            continue
+        for conn in pl.connections:
+            if conn.state != rules.CONNECTION_ACTIVE:
+                continue
+            entries += component_entries(
+                service.service_type,
+                port.component,
+                conn.host,
+                port.port,
+                route="privatelink",
+                connection_id=conn.id,
+            )
+    return entries
+
+
+def component_entries(
+    service_type: str,
+    component: str,
+    host: str,
+    port: int,
+    *,
+    route: str,
+    connection_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """Aiven's component entries; Kafka brokers get one per authentication method."""
+    base = {
+        "component": component,
+        "host": host,
+        "port": port,
+        "route": route,
+        "usage": "primary",
+        "ssl": True,
+        "privatelink_connection_id": connection_id,
+    }
+    if (service_type, component) == ("kafka", "kafka"):
+        return [{**base, "kafka_authentication_method": m} for m in ("certificate", "sasl")]
+    return [base]

@@ -1,0 +1,125 @@
+"""The inbound flow through the API with the reconciler and a real data plane running."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.inbound.conftest import (
+    Inbound,
+    connect_endpoint,
+    greeting,
+    make_customer,
+    register_in_vpc,
+)
+from tests.support import wait_for
+
+BASE = "/v1/project/alpha/service/kafka-1/privatelink/aws"
+
+
+def service(inbound: Inbound) -> Any:
+    return inbound.call("GET", "/v1/project/alpha/service/kafka-1")["service"]
+
+
+def platform_resources(inbound: Inbound) -> dict[str, int]:
+    cloud = inbound.client.app.state.privlink.cloud  # type: ignore[attr-defined]
+    platform = cloud.account("privlink-platform", "eu-west-1")
+    return {
+        "target_groups": len(platform.describe_target_groups()),
+        "load_balancers": len(platform.describe_load_balancers()),
+        "endpoint_services": len(platform.describe_endpoint_services()),
+    }
+
+
+class TestInboundFlow:
+    def test_create_connect_route_and_delete(self, inbound: Inbound) -> None:
+        register_in_vpc(inbound)
+        created = inbound.call(
+            "POST", BASE, json={"principals": ["arn:aws:iam::111111111111:root"]}
+        )
+        assert created["state"] == "creating"
+        assert created["aws_service_id"] is None
+        wait_for(lambda: inbound.pl_state() == "active")
+        pl = inbound.pl()
+        assert pl["aws_service_name"].startswith("com.privlink.vpce.eu-west-1.vpce-svc-")
+        # One target group per unit: kafka (bootstrap), its 3 brokers, schema_registry.
+        assert platform_resources(inbound) == {
+            "target_groups": 5,
+            "load_balancers": 1,
+            "endpoint_services": 1,
+        }
+
+        customer = make_customer(inbound)
+        inbound.call("PUT", BASE, json={"principals": [customer.principal]})
+        wait_for(lambda: settled(inbound))
+        endpoint = connect_endpoint(inbound, customer, pl["aws_service_name"])
+        connections = wait_for(
+            lambda: [
+                c
+                for c in inbound.call("GET", BASE + "/connections")["connections"]
+                if c["state"] == "connected"
+            ]
+        )
+        assert connections[0]["vpc_endpoint_id"] == endpoint["id"]
+        plc = connections[0]["privatelink_connection_id"]
+        assert plc.startswith("plc") and len(plc) == 14
+        # Access is off: no privatelink route yet.
+        assert not [c for c in service(inbound)["components"] if c["route"] == "privatelink"]
+
+        inbound.call(
+            "PUT",
+            "/v1/project/alpha/service/kafka-1",
+            json={"user_config": {"privatelink_access": {"kafka": True}}},
+        )
+        routes = wait_for(
+            lambda: [
+                c
+                for c in service(inbound)["components"]
+                if c["route"] == "privatelink" and c["kafka_authentication_method"] == "sasl"
+            ]
+        )
+        assert routes[0]["privatelink_connection_id"] == plc
+        host, port = routes[0]["host"], routes[0]["port"]
+        assert greeting(host, port).startswith("broker-")
+        # Each broker has its own port through the same endpoint.
+        status = inbound.call("GET", BASE + "/status")
+        brokers = [
+            p for p in status["ports"] if p["component"] == "kafka" and p["node"] is not None
+        ]
+        assert len(brokers) == 3
+        assert all(10000 <= p["port"] <= 31000 for p in status["ports"])
+        for p in brokers:
+            name = wait_for(lambda p=p: greeting(host, p["port"]))
+            assert name == f"broker-{p['node']}"
+        # schema_registry is off: its port is not reachable through the endpoint.
+        registry_port = next(
+            p["port"] for p in status["ports"] if p["component"] == "schema_registry"
+        )
+        assert_unreachable(host, registry_port)
+
+        deleted = inbound.call("DELETE", BASE)
+        assert deleted["state"] == "deleting"
+        wait_for(lambda: inbound.pl_state() == "GONE")
+        assert platform_resources(inbound) == {
+            "target_groups": 0,
+            "load_balancers": 0,
+            "endpoint_services": 0,
+        }
+        endpoint_after = inbound.cloud("GET", f"/acme/eu-west-1/endpoints/{endpoint['id']}")
+        assert endpoint_after["state"] == "rejected"
+        history = inbound.call("GET", "/v1/project/alpha/events", params={"service": "kafka-1"})
+        states = [e["state"] for e in history["events"] if e["kind"] == "privatelink"]
+        assert states[0] == "creating" and "active" in states and states[-1] == "deleted"
+
+
+def settled(inbound: Inbound, service: str = "kafka-1") -> bool:
+    """The reconciler has applied the newest wish."""
+    pl = inbound.call("GET", f"/v1/project/alpha/service/{service}/privatelink/aws/status")
+    return bool(pl["privatelink"]["observed_generation"] == pl["privatelink"]["generation"])
+
+
+def assert_unreachable(host: str, port: int) -> None:
+    try:
+        greeting(host, port, timeout=1)
+    except OSError:
+        return
+    raise AssertionError(f"{host}:{port} answered though access is off")
