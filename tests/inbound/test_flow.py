@@ -61,7 +61,8 @@ class TestInboundFlow:
         )
         assert connections[0]["vpc_endpoint_id"] == endpoint["id"]
         plc = connections[0]["privatelink_connection_id"]
-        assert plc.startswith("plc") and len(plc) == 14
+        assert plc.startswith("plc")
+        assert len(plc) == 14
         # Access is off: no privatelink route yet.
         assert not [c for c in service(inbound)["components"] if c["route"] == "privatelink"]
 
@@ -108,7 +109,9 @@ class TestInboundFlow:
         assert endpoint_after["state"] == "rejected"
         history = inbound.call("GET", "/v1/project/alpha/events", params={"service": "kafka-1"})
         states = [e["state"] for e in history["events"] if e["kind"] == "privatelink"]
-        assert states[0] == "creating" and "active" in states and states[-1] == "deleted"
+        assert states[0] == "creating"
+        assert "active" in states
+        assert states[-1] == "deleted"
 
 
 def settled(inbound: Inbound, service: str = "kafka-1") -> bool:
