@@ -1,0 +1,187 @@
+"""Every refusal of the inbound API: a 4xx whose message says what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from privlink.api.app import create_app
+from privlink.services import tenancy
+from privlink.settings import Settings
+from privlink.store import migrate
+from privlink.store.db import make_engine, make_sessionmaker
+from privlink.store.tables import ProjectVpc, Service
+
+ARN = "arn:aws:iam::123456789012:root"
+BASE = "/v1/project/alpha/service/{name}/privatelink/aws"
+
+
+class Desk:
+    """The API without a reconciler: objects stay where the requests put them."""
+
+    def __init__(self, client: TestClient, token: str, admin: str, engine: Any) -> None:
+        self.client, self.token, self.admin = client, token, admin
+        self.sessions = make_sessionmaker(engine)
+
+    def request(self, method: str, path: str, **kw: Any) -> Any:
+        return self.client.request(
+            method, path, headers={"Authorization": f"aivenv1 {self.token}"}, **kw
+        )
+
+    def refused(self, status: int, method: str, path: str, **kw: Any) -> str:
+        response = self.request(method, path, **kw)
+        assert response.status_code == status, response.text
+        body = response.json()
+        assert body["errors"][0]["status"] == status
+        message: str = body["message"]
+        return message
+
+    def service(
+        self, name: str, kind: str = "kafka", plan: str = "business-4", in_vpc: bool = True
+    ) -> str:
+        component = {"kafka": "kafka", "cassandra": "cassandra", "pg": "pg"}[kind]
+        response = self.client.post(
+            "/v1/project/alpha/service",
+            json={
+                "service_name": name,
+                "service_type": kind,
+                "cloud_name": "aws-eu-west-1",
+                "plan": plan,
+                "components": {component: ["127.0.0.1:9092"]},
+            },
+            headers={"Authorization": f"aivenv1 {self.admin}"},
+        )
+        assert response.status_code == 201, response.text
+        if in_vpc:
+            with self.sessions() as s, s.begin():
+                service = s.query(Service).filter_by(name=name).one()
+                vpc = ProjectVpc(
+                    id=f"vpc-{name}",
+                    project_id=service.project_id,
+                    cloud_name="aws-eu-west-1",
+                    network_cidr="10.0.0.0/24",
+                    state="ACTIVE",
+                )
+                s.add(vpc)
+                s.flush()
+                service.project_vpc_id = vpc.id
+        return BASE.format(name=name)
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Desk]:
+    settings = Settings(data_dir=tmp_path / "state", demo=False)
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    with make_sessionmaker(engine)() as session, session.begin():
+        tenancy.create_project(session, name="alpha")
+        tenancy.set_privatelink(session, name="alpha", enabled=True)
+        admin = tenancy.create_token(session, project=None, is_admin=True).secret
+        token = tenancy.create_token(session, project="alpha").secret
+    app = create_app(settings, engine=engine, run_dataplane=False)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Desk(client, token, admin, engine)
+    engine.dispose()
+
+
+class TestPrincipals:
+    @pytest.mark.parametrize(
+        "principal",
+        [
+            "arn:aws:iam::12345:root",
+            "arn:aws:sts::123456789012:assumed-role/x/y",
+            "arn:aws:iam::123456789012:user/path/name",
+            "not-an-arn",
+        ],
+    )
+    def test_malformed_arn(self, desk: Desk, principal: str) -> None:
+        path = desk.service("kafka-1")
+        message = desk.refused(400, "POST", path, json={"principals": [principal]})
+        assert "arn:aws:iam::" in message
+
+    def test_seventeen_principals(self, desk: Desk) -> None:
+        path = desk.service("kafka-1")
+        many = [f"arn:aws:iam::{100000000000 + i}:root" for i in range(17)]
+        message = desk.refused(400, "POST", path, json={"principals": many})
+        assert "at most 16" in message
+
+    @pytest.mark.parametrize("body", [{"principals": None}, {"principals": []}, {}])
+    def test_no_principals(self, desk: Desk, body: dict[str, Any]) -> None:
+        path = desk.service("kafka-1")
+        assert "at least one principal" in desk.refused(400, "POST", path, json=body)
+
+
+class TestGating:
+    def test_cassandra(self, desk: Desk) -> None:
+        path = desk.service("cass-1", kind="cassandra")
+        message = desk.refused(400, "POST", path, json={"principals": [ARN]})
+        assert "not supported for cassandra" in message
+
+    def test_outside_a_project_vpc(self, desk: Desk) -> None:
+        path = desk.service("kafka-1", in_vpc=False)
+        message = desk.refused(400, "POST", path, json={"principals": [ARN]})
+        assert "avn vpc create" in message
+        assert "--project-vpc-id" in message
+
+    def test_project_without_the_feature(self, desk: Desk) -> None:
+        path = desk.service("kafka-1")
+        with desk.sessions() as s, s.begin():
+            tenancy.set_privatelink(s, name="alpha", enabled=False)
+        message = desk.refused(400, "POST", path, json={"principals": [ARN]})
+        assert "--enable-privatelink" in message
+
+    def test_plan_without_it(self, desk: Desk) -> None:
+        path = desk.service("kafka-1", plan="startup-2")
+        message = desk.refused(400, "POST", path, json={"principals": [ARN]})
+        assert "upgrade" in message
+
+    def test_unknown_component_in_access(self, desk: Desk) -> None:
+        desk.service("kafka-1")
+        message = desk.refused(
+            400,
+            "PUT",
+            "/v1/project/alpha/service/kafka-1",
+            json={"user_config": {"privatelink_access": {"kafka_streams": True}}},
+        )
+        assert "kafka, kafka_connect, kafka_rest, schema_registry" in message
+
+
+class TestLifecycleRefusals:
+    def test_second_create(self, desk: Desk) -> None:
+        path = desk.service("kafka-1")
+        assert desk.request("POST", path, json={"principals": [ARN]}).status_code == 200
+        message = desk.refused(409, "POST", path, json={"principals": [ARN]})
+        assert "already has" in message
+        assert "update" in message
+
+    def test_update_or_delete_while_deleting(self, desk: Desk) -> None:
+        path = desk.service("kafka-1")
+        desk.request("POST", path, json={"principals": [ARN]})
+        assert desk.request("DELETE", path).json()["state"] == "deleting"
+        assert "being deleted" in desk.refused(409, "PUT", path, json={"principals": [ARN]})
+        assert "being deleted" in desk.refused(409, "DELETE", path)
+        assert "being deleted" in desk.refused(409, "POST", path + "/refresh")
+        # Nothing was lost: the object still waits for its deletion.
+        assert desk.request("GET", path).json()["principals"] == [ARN]
+
+    def test_missing_privatelink(self, desk: Desk) -> None:
+        path = desk.service("kafka-1")
+        for method in ("GET", "DELETE"):
+            assert "privatelink aws create" in desk.refused(404, method, path)
+
+    def test_unknown_connection(self, desk: Desk) -> None:
+        path = desk.service("kafka-1")
+        desk.request("POST", path, json={"principals": [ARN]})
+        message = desk.refused(404, "GET", path + "/connections/plc0123456789a")
+        assert "connection list" in message
+        assert "plc + 11 hex" in desk.refused(400, "GET", path + "/connections/plc-nope")
+
+    def test_port_pool_exhausted(self, desk: Desk, tmp_path: Path) -> None:
+        desk.client.app.state.privlink.settings.kafka_port_pool = "10000-10000"  # type: ignore[attr-defined]
+        path = desk.service("kafka-1")
+        message = desk.refused(409, "POST", path, json={"principals": [ARN]})
+        assert "PRIVLINK_KAFKA_PORT_POOL" in message
