@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from privlink.commands import cloud as cloud_commands
+from privlink.commands import privatelink as privatelink_commands
 from privlink.output import fail, show
 
 app = typer.Typer(
@@ -36,6 +37,8 @@ project_app = typer.Typer(help="Projects (tenants).", no_args_is_help=True, rich
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 app.add_typer(cloud_commands.app, name="cloud")
+app.add_typer(privatelink_commands.service_app, name="service")
+app.command("events")(privatelink_commands.events)
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(project_app, name="project")
 admin_app.add_typer(token_app, name="token")

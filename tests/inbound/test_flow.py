@@ -97,6 +97,10 @@ class TestInboundFlow:
         )
         assert_unreachable(host, registry_port)
 
+        checked = inbound.call("GET", BASE + "/validate", params={"connection": plc})
+        assert checked["ok"], checked
+        assert any(h["hop"] == f"{plc} connect {port}" and h["ok"] for h in checked["hops"])
+
         deleted = inbound.call("DELETE", BASE)
         assert deleted["state"] == "deleting"
         wait_for(lambda: inbound.pl_state() == "GONE")
@@ -126,3 +130,42 @@ def assert_unreachable(host: str, port: int) -> None:
     except OSError:
         return
     raise AssertionError(f"{host}:{port} answered though access is off")
+
+
+class TestValidate:
+    def test_names_the_broken_hop(self, inbound: Inbound) -> None:
+        register_in_vpc(inbound)
+        customer = make_customer(inbound, ports=(80, 80))  # the pool's ports are not allowed
+        inbound.call("POST", BASE, json={"principals": [customer.principal]})
+        wait_for(lambda: inbound.pl_state() == "active")
+        connect_endpoint(inbound, customer, inbound.pl()["aws_service_name"])
+        wait_for(lambda: inbound.call("GET", BASE + "/connections")["connections"])
+
+        first = inbound.call("GET", BASE + "/validate")
+        assert first["broken"] == "access"
+        assert "privatelink_access.COMPONENT=true" in first["hops"][2]["fix"]
+
+        inbound.call(
+            "PUT",
+            "/v1/project/alpha/service/kafka-1",
+            json={"user_config": {"privatelink_access": {"schema_registry": True}}},
+        )
+        wait_for(lambda: settled(inbound))
+        report = wait_for(
+            lambda: (
+                (r := inbound.call("GET", BASE + "/validate"))["broken"].endswith("security group")
+                and r
+            )
+        )
+        hop = next(h for h in report["hops"] if h["hop"] == report["broken"])
+        assert "10000-31000" in hop["fix"]
+        assert not next(h for h in report["hops"] if "connect" in h["hop"])["ok"]
+
+    def test_unknown_connection_is_refused(self, inbound: Inbound) -> None:
+        register_in_vpc(inbound)
+        inbound.call("POST", BASE, json={"principals": ["arn:aws:iam::111111111111:root"]})
+        response = inbound.client.get(
+            BASE + "/validate", params={"connection": "plc00000000000"}, headers=inbound.headers()
+        )
+        assert response.status_code == 404
+        assert "connection list" in response.json()["message"]

@@ -115,6 +115,17 @@ class CloudDriver(ABC):
         """Where a client inside the endpoint's VPC reaches it (its DNS name on AWS)."""
         return endpoint.dns_name
 
+    def endpoint_ingress(self, endpoint_id: str) -> list[tuple[str, int, int]] | None:
+        """The (cidr, from, to) ingress rules of a consumer's endpoint, if this side may see them.
+
+        AWS shows a service owner nothing of its consumers' security groups: None.
+        """
+        return None
+
+    def probe_source(self, endpoint: Endpoint) -> str | None:
+        """A source address inside the endpoint's VPC for a test connection, if there is one."""
+        return None
+
     @abstractmethod
     def create_target_group(
         self,

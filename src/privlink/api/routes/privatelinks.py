@@ -12,6 +12,7 @@ from privlink.api.routes.services import ServiceName
 from privlink.api.schemas import Body
 from privlink.domain import catalog
 from privlink.domain.errors import InvalidInput
+from privlink.reconcile import diagnose
 from privlink.services import certificates, events, privatelinks, registry
 
 router = APIRouter(tags=["privatelink"])
@@ -141,6 +142,21 @@ def status(project: ProjectDep, session: SessionDep, service: str = ServiceName)
     """Native: state with reason, the listener port of every component and broker, connections."""
     pl = privatelinks.get(session, project=project, service_name=service)
     return privatelinks.status_public(pl)
+
+
+@router.get(BASE + "/validate")
+def validate(
+    project: ProjectDep,
+    session: SessionDep,
+    state: StateDep,
+    service: str = ServiceName,
+    connection: str | None = Query(None, max_length=20, description="Only this plc… ID"),
+) -> dict[str, Any]:
+    """Check every hop from customer endpoints to the nodes; name the broken one."""
+    pl = privatelinks.get(session, project=project, service_name=service)
+    if connection is not None:
+        privatelinks.get_connection(pl, connection)
+    return diagnose.report(diagnose.inbound(state.sessions, state.platform, pl.id, connection))
 
 
 @router.get("/v1/project/{project}/kms/ca")

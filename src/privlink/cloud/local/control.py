@@ -409,6 +409,25 @@ class LocalAccount(c.CloudDriver):
         # Local endpoint DNS names resolve nowhere; clients use the first private address.
         return endpoint.addresses[0].address if endpoint.addresses else endpoint.dns_name
 
+    def endpoint_ingress(self, endpoint_id: str) -> list[tuple[str, int, int]] | None:
+        # The emulator sees every account; the validator may check the consumer's rules.
+        with self.cloud.tx() as s:
+            ep = s.get(LcEndpoint, endpoint_id)
+            if ep is None:
+                return None
+            return [
+                (rule["cidr"], int(rule["from_port"]), int(rule["to_port"]))
+                for group_id in ep.security_group_ids
+                if (group := s.get(LcSecurityGroup, group_id)) is not None
+                for rule in group.ingress
+            ]
+
+    def probe_source(self, endpoint: c.Endpoint) -> str | None:
+        # The last host address of the endpoint's subnet: inside the consumer's VPC.
+        if not endpoint.addresses:
+            return None
+        return endpoint.addresses[0].address.rsplit(".", 1)[0] + ".254"
+
     def create_security_group(self, vpc_id: str, name: str) -> LcSecurityGroup:
         with self.cloud.tx() as s:
             self._own(s, LcVpc, vpc_id, "VPC")

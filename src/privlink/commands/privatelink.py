@@ -1,0 +1,225 @@
+"""`privlink service privatelink aws …` and `privlink events`: the platform side, over HTTP.
+
+Verbs mirror avn's; `--wait` follows the object until it settles and exits
+non-zero if it fails; `validate` names the broken hop.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+
+from privlink.client import ApiError, Client
+from privlink.commands.cloud import Json, Url, call
+from privlink.output import fail, show
+
+service_app = typer.Typer(
+    help="Managed services and their PrivateLink.", no_args_is_help=True, rich_markup_mode=None
+)
+privatelink_app = typer.Typer(
+    help="PrivateLink of a service.", no_args_is_help=True, rich_markup_mode=None
+)
+aws_app = typer.Typer(
+    help="AWS PrivateLink (inbound: publish the service).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+connection_app = typer.Typer(
+    help="Customer connections.", no_args_is_help=True, rich_markup_mode=None
+)
+service_app.add_typer(privatelink_app, name="privatelink")
+privatelink_app.add_typer(aws_app, name="aws")
+aws_app.add_typer(connection_app, name="connection")
+
+Project = Annotated[
+    str | None,
+    typer.Option("--project", "-P", envvar="PRIVLINK_PROJECT", help="Project name."),
+]
+Principals = Annotated[
+    list[str] | None,
+    typer.Option("--principal", help="AWS principal ARN allowed to connect (repeatable)."),
+]
+Wait = Annotated[bool, typer.Option("--wait", help="Follow progress until settled.")]
+Timeout = Annotated[float, typer.Option(help="Seconds --wait waits at most.")]
+COLUMNS = ("aws_service_id", "aws_service_name", "principals", "state")
+
+
+def _base(project: str | None, service: str) -> str:
+    if not project:
+        fail("Give the project with --project NAME or PRIVLINK_PROJECT")
+    return f"/v1/project/{project}/service/{service}/privatelink/aws"
+
+
+def _state(client: Client, base: str) -> dict[str, Any] | None:
+    try:
+        status: dict[str, Any] = client.get(base + "/status")["privatelink"]
+        return status
+    except ApiError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def follow(client: Client, base: str, want: str | None, timeout: float) -> dict[str, Any] | None:
+    """Print each state change until `want` (None: gone) or `failed`; exit 1 on failure."""
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while True:
+        status = _state(client, base)
+        state = status["state"] if status else "gone"
+        line = state + (f" — {status['reason']}" if status and status["reason"] else "")
+        if line != seen:
+            typer.echo(f"  {time.strftime('%H:%M:%S')}  {line}", err=True)
+            seen = line
+        if (want is None and status is None) or (status and state == want):
+            return status
+        if status and state == "failed":
+            fail(f"PrivateLink failed: {status['reason']}")
+        if time.monotonic() > deadline:
+            fail(f"Still {state} after {timeout:.0f}s; see `privlink events`")
+        time.sleep(0.3)
+
+
+@aws_app.command("create")
+def create(
+    service: str,
+    principal: Principals = None,
+    project: Project = None,
+    wait: Wait = False,
+    timeout: Timeout = 600,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Publish SERVICE: a load balancer and an endpoint service allowing the principals."""
+    base = _base(project, service)
+
+    def action(client: Client) -> Any:
+        created = client.post(base, {"principals": principal or None})
+        if wait:
+            follow(client, base, "active", timeout)
+            return client.get(base)
+        return created
+
+    show(call(action, url), as_json=as_json, columns=COLUMNS)
+
+
+@aws_app.command("get")
+def get(service: str, project: Project = None, as_json: Json = False, url: Url = None) -> None:
+    """Show the PrivateLink of SERVICE."""
+    show(call(lambda c: c.get(_base(project, service)), url), as_json=as_json, columns=COLUMNS)
+
+
+@aws_app.command("update")
+def update(
+    service: str,
+    principal: Principals = None,
+    project: Project = None,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Replace the whole list of allowed principals."""
+    base = _base(project, service)
+    body = {"principals": principal or None}
+    show(call(lambda c: c.request("PUT", base, json=body), url), as_json=as_json, columns=COLUMNS)
+
+
+@aws_app.command("delete")
+def delete(
+    service: str,
+    project: Project = None,
+    wait: Wait = False,
+    timeout: Timeout = 600,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Delete the PrivateLink: connections are rejected, its cloud resources removed."""
+    base = _base(project, service)
+
+    def action(client: Client) -> Any:
+        deleted = client.delete(base)
+        if wait:
+            follow(client, base, None, timeout)
+            return {**deleted, "state": "deleted"}
+        return deleted
+
+    show(call(action, url), as_json=as_json, columns=COLUMNS)
+
+
+@aws_app.command("refresh")
+def refresh(service: str, project: Project = None, url: Url = None) -> None:
+    """Look at customers' endpoints now (accept and list new connections)."""
+    call(lambda c: c.post(_base(project, service) + "/refresh"), url)
+    typer.echo("Refreshed.")
+
+
+@connection_app.command("list")
+def connections(
+    service: str, project: Project = None, as_json: Json = False, url: Url = None
+) -> None:
+    """Customer endpoints connected to the PrivateLink, with their plc… IDs."""
+    rows = call(lambda c: c.get(_base(project, service) + "/connections"), url)["connections"]
+    show(rows, as_json=as_json)
+
+
+@aws_app.command("status")
+def status(service: str, project: Project = None, as_json: Json = False, url: Url = None) -> None:
+    """State with reason, and the listener port of every component and broker."""
+    body = call(lambda c: c.get(_base(project, service) + "/status"), url)
+    if as_json:
+        show(body, as_json=True)
+        return
+    pl = body["privatelink"]
+    typer.echo(f"{service}: {pl['state']}" + (f" — {pl['reason']}" if pl["reason"] else ""))
+    show(body["ports"], as_json=False)
+
+
+@aws_app.command("validate")
+def validate(
+    service: str,
+    connection: Annotated[
+        str | None, typer.Option("--privatelink-connection-id", "-p", help="Only this plc… ID.")
+    ] = None,
+    project: Project = None,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Check every hop from the customers' endpoints to the nodes; exit 1 if one is broken."""
+    base = _base(project, service)
+    result = call(lambda c: c.get(base + "/validate", connection=connection), url)
+    if as_json:
+        show(result, as_json=True)
+    else:
+        for hop in result["hops"]:
+            mark = "ok  " if hop["ok"] else "FAIL"
+            typer.echo(f"{mark}  {hop['hop']}: {hop['detail']}")
+            if hop["fix"]:
+                typer.echo(f"      -> {hop['fix']}")
+        typer.echo(
+            "All hops hold." if result["ok"] else f"Broken hop: {result['broken']}",
+        )
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+def events(
+    project: Project = None,
+    service: Annotated[
+        str | None, typer.Option("--service", "-s", help="Only this service.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many (newest).")] = 100,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """The status history: every state change with its reason, oldest first."""
+    if not project:
+        fail("Give the project with --project NAME or PRIVLINK_PROJECT")
+    rows = call(
+        lambda c: c.get(f"/v1/project/{project}/events", service=service, limit=limit), url
+    )["events"]
+    show(
+        rows,
+        as_json=as_json,
+        columns=("time", "service_name", "kind", "object_id", "state", "message"),
+    )

@@ -1,0 +1,270 @@
+"""`validate`: check every hop from a customer's endpoint to the service's nodes.
+
+Each hop says whether it holds, what was seen and, when broken, what to do.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from privlink.cloud import contract as c
+from privlink.domain import catalog
+from privlink.domain import privatelink as rules
+from privlink.reconcile.privatelinks import TAG, DriverFor
+from privlink.store.tables import Privatelink
+
+PROBE_WAIT = 1.0  # seconds a test connection waits for a reset before calling it open
+
+
+@dataclass(frozen=True)
+class Hop:
+    hop: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def report(hops: list[Hop]) -> dict[str, Any]:
+    broken = next((h for h in hops if not h.ok), None)
+    return {
+        "ok": broken is None,
+        "broken": broken.hop if broken else None,
+        "hops": [asdict(h) for h in hops],
+    }
+
+
+def inbound(
+    sessions: sessionmaker[Session], driver_for: DriverFor, pl_id: str, plc: str | None
+) -> list[Hop]:
+    with sessions() as s:
+        pl = s.get(Privatelink, pl_id)
+        if pl is None:
+            return [Hop("privatelink", False, "the PrivateLink is gone")]
+        name = pl.service.name
+        state, reason, principals = pl.state, pl.reason, tuple(pl.principals)
+        region = catalog.cloud_region(pl.service.cloud_name)
+        access = {
+            k: bool(v) for k, v in (pl.service.user_config.get("privatelink_access") or {}).items()
+        }
+        ports = [(p.unit, p.component, p.node, p.port) for p in pl.ports]
+        connections = {conn.vpc_endpoint_id: conn.id for conn in pl.connections}
+        units = {u.key: u for u in rules.units(pl.service.service_type, pl.service.components)}
+    if plc is not None and plc not in connections.values():
+        return [
+            Hop(
+                "connection",
+                False,
+                f"no connection {plc} on {name}",
+                f"list them: avn service privatelink aws connection list {name}",
+            )
+        ]
+    hops: list[Hop] = []
+    if state != rules.ACTIVE:
+        hops.append(
+            Hop(
+                "privatelink",
+                False,
+                f"state {state}" + (f": {reason}" if reason else ""),
+                f"wait for `active`; `privlink events --service {name}` shows what it is doing",
+            )
+        )
+        return hops
+    hops.append(Hop("privatelink", True, "active"))
+    cloud = driver_for(region)
+    found = cloud.find_by_tags("endpoint-service", {TAG: pl_id})
+    if not found:
+        hops.append(
+            Hop(
+                "endpoint service",
+                False,
+                "missing in the cloud",
+                "the reconciler re-creates it at the next resync",
+            )
+        )
+        return hops
+    service = cloud.describe_endpoint_service(found[0])
+    missing = [p for p in principals if p not in service.principals]
+    hops.append(
+        Hop(
+            "principals",
+            not missing,
+            f"allowed: {', '.join(service.principals) or 'none'}",
+            "" if not missing else "the reconciler is still applying the list; retry shortly",
+        )
+    )
+    open_units = [(u, comp, node, port) for u, comp, node, port in ports if access.get(comp)]
+    if not open_units:
+        hops.append(
+            Hop(
+                "access",
+                False,
+                "no component has privatelink_access on",
+                f"avn service update -c privatelink_access.COMPONENT=true {name}",
+            )
+        )
+    else:
+        on = sorted({comp for _u, comp, _n, _p in open_units})
+        hops.append(Hop("access", True, f"on for {', '.join(on)}"))
+    lbs = cloud.find_by_tags("load-balancer", {TAG: pl_id})
+    listeners = {li.port: li.target_group_arn for lb in lbs for li in cloud.describe_listeners(lb)}
+    hops += _targets(cloud, listeners, open_units, units)
+    endpoints = [e for e in cloud.describe_endpoint_connections(service.id) if e.id in connections]
+    endpoints = [e for e in endpoints if plc is None or connections[e.id] == plc]
+    if not endpoints:
+        hops.append(
+            Hop(
+                "connections",
+                False,
+                "no customer endpoint is connected",
+                f"create an interface endpoint to {service.name} in your VPC",
+            )
+        )
+    for ep in endpoints:
+        hops += _endpoint(cloud, service, ep, connections[ep.id], principals, open_units)
+    return hops
+
+
+def _targets(
+    cloud: c.CloudDriver,
+    listeners: dict[int, str],
+    open_units: list[tuple[str, str, int, int]],
+    units: dict[str, rules.Unit],
+) -> list[Hop]:
+    hops = []
+    for unit, _comp, node, port in open_units:
+        if node >= 0:
+            continue  # each broker's node is also checked through the component's group
+        arn = listeners.get(port)
+        if arn is None:
+            hops.append(Hop(f"listener {port}", False, f"no listener for {unit}", "wait a moment"))
+            continue
+        views = cloud.describe_target_health(arn)
+        bad = [v for v in views if v.state != "healthy"]
+        detail = ", ".join(f"{v.target.host}:{v.target.port} {v.state}" for v in views)
+        fix = ""
+        if bad:
+            fix = (
+                "; ".join(
+                    f"node {v.target.host}:{v.target.port} is {v.state}"
+                    + (f" ({v.reason})" if v.reason else "")
+                    for v in bad
+                )
+                + " — check that the node is up and accepts TCP connections"
+            )
+        if units.get(unit) is not None and not views:
+            detail = "no targets registered"
+        hops.append(Hop(f"targets {unit}", not bad and bool(views), detail or "none", fix))
+    return hops
+
+
+def _endpoint(
+    cloud: c.CloudDriver,
+    service: c.EndpointService,
+    ep: c.Endpoint,
+    plc: str,
+    principals: tuple[str, ...],
+    open_units: list[tuple[str, str, int, int]],
+) -> list[Hop]:
+    hops = []
+    allowed = rules.allows(principals, ep.owner)
+    hops.append(
+        Hop(
+            f"{plc} principal",
+            allowed,
+            f"endpoint {ep.id} belongs to {ep.owner}",
+            ""
+            if allowed
+            else f"allow it: avn service privatelink aws update --principal {ep.owner} "
+            "(repeat --principal for each one to keep)",
+        )
+    )
+    good = ep.state == "available"
+    fixes = {
+        "pendingAcceptance": "accepted at the next step; or now with "
+        "`avn service privatelink aws refresh`",
+        "pending": "the endpoint is being provisioned; wait a moment",
+        "rejected": "its principal was not allowed: allow it, then create the endpoint again",
+    }
+    hops.append(
+        Hop(
+            f"{plc} endpoint",
+            good,
+            f"{ep.id} is {ep.state}",
+            "" if good else fixes.get(ep.state, "recreate the endpoint"),
+        )
+    )
+    azs = sorted({a.az_id for a in ep.addresses})
+    outside = [az for az in azs if az not in service.az_ids]
+    hops.append(
+        Hop(
+            f"{plc} AZs",
+            bool(azs) and not outside,
+            f"endpoint in {', '.join(azs) or 'no AZ'}; service in {', '.join(service.az_ids)}",
+            "" if azs and not outside else "put endpoint subnets in the service's AZ IDs",
+        )
+    )
+    ingress = cloud.endpoint_ingress(ep.id)
+    ports = sorted({port for _u, _c, _n, port in open_units})
+    if ingress is None:
+        hops.append(Hop(f"{plc} security group", True, "not visible to the service owner"))
+    else:
+        blocked = [p for p in ports if not any(lo <= p <= hi for _cidr, lo, hi in ingress)]
+        source = cloud.probe_source(ep)
+        if source is not None:
+            blocked += [
+                p
+                for p in ports
+                if p not in blocked
+                and not any(
+                    lo <= p <= hi and ipaddress.ip_address(source) in ipaddress.ip_network(cidr)
+                    for cidr, lo, hi in ingress
+                )
+            ]
+        hops.append(
+            Hop(
+                f"{plc} security group",
+                not blocked,
+                f"ingress {', '.join(f'{cidr} {lo}-{hi}' for cidr, lo, hi in ingress) or 'none'}",
+                ""
+                if not blocked
+                else f"allow TCP ports {', '.join(map(str, blocked))} (10000-31000 covers every "
+                "port of the pool) from your clients in the endpoint's security group",
+            )
+        )
+    if good:
+        host = cloud.client_host(ep)
+        for port in ports:
+            ok, detail = probe(host, port, cloud.probe_source(ep))
+            hops.append(
+                Hop(
+                    f"{plc} connect {port}",
+                    ok,
+                    f"{host}:{port} {detail}",
+                    "" if ok else "see the target and security group hops above",
+                )
+            )
+    return hops
+
+
+def probe(host: str, port: int, source: str | None) -> tuple[bool, str]:
+    """A real TCP connection: open, and not reset within PROBE_WAIT seconds."""
+    try:
+        sock = socket.create_connection(
+            (host, port), timeout=3, source_address=(source, 0) if source else None
+        )
+    except OSError as error:
+        return False, f"connect failed: {error.strerror or error}"
+    with sock:
+        sock.settimeout(PROBE_WAIT)
+        try:
+            data = sock.recv(1)
+        except TimeoutError:
+            return True, "open"
+        except OSError as error:
+            return False, f"reset: {error.strerror or error}"
+        return True, "open (answered)" if data else "open (closed by the server)"
