@@ -57,11 +57,13 @@ POSTGRES_HELP = (
 
 
 @contextmanager
-def throwaway_postgres() -> Iterator[str | None]:
+def throwaway_postgres(tls: bool = False) -> Iterator[str | None]:
     """A PostgreSQL cluster on a loopback port for the test session; None if impossible.
 
     initdb refuses to run as root, so as root the cluster belongs to the
-    `postgres` system user that Debian's package creates.
+    `postgres` system user that Debian's package creates. With `tls`, it also
+    serves TLS (a self-signed certificate) and checks passwords of every user
+    but `privlink`, like a managed PostgreSQL.
     """
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
@@ -86,6 +88,36 @@ def throwaway_postgres() -> Iterator[str | None]:
         capture_output=True,
     )
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {workdir} -c fsync=off"
+    if tls:
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-new",
+                "-x509",
+                "-days",
+                "2",
+                "-nodes",
+                "-subj",
+                "/CN=pg",
+                "-keyout",
+                str(data / "server.key"),
+                "-out",
+                str(data / "server.crt"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        (data / "pg_hba.conf").write_text(
+            "local all all trust\n"
+            "host all privlink 127.0.0.0/8 trust\n"
+            "hostssl all all 127.0.0.0/8 scram-sha-256\n"
+        )
+        if run_as:
+            for name in ("server.key", "server.crt", "pg_hba.conf"):
+                os.chown(data / name, user.pw_uid, user.pw_gid)
+        os.chmod(data / "server.key", 0o600)
+        options += " -c ssl=on"
     subprocess.run(
         [
             *run_as,

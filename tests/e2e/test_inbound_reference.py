@@ -1,0 +1,308 @@
+"""The inbound reference document, played end to end.
+
+The platform side is the real `avn` CLI; the customer side is `privlink cloud`;
+behind the services are a real PostgreSQL (TLS, passwords), a real Redis and
+three greeting nodes that say which broker they are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from privlink import demo
+from privlink.cli import app
+from privlink.testing import LoopThread
+from tests.e2e.server import Server
+from tests.e2e.test_avn import avn
+from tests.inbound.conftest import greeting
+from tests.support import free_port, throwaway_postgres, wait_for
+
+runner = CliRunner()
+PASSWORD = "pl-Secret-42"
+
+
+def cli(*args: str) -> Any:
+    """`privlink ARGS --json` -> its JSON."""
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def pg_port() -> Iterator[int]:
+    """A real PostgreSQL with TLS and a password-checked `avnadmin` owning `defaultdb`."""
+    with throwaway_postgres(tls=True) as url:
+        assert url is not None, "PostgreSQL server binaries are needed (apt-get install postgresql)"
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        for sql in (
+            f"CREATE ROLE avnadmin LOGIN PASSWORD '{PASSWORD}'",
+            "CREATE DATABASE defaultdb OWNER avnadmin",
+        ):
+            subprocess.run(
+                [
+                    "psql",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "-U",
+                    "privlink",
+                    "-d",
+                    "postgres",
+                    "-c",
+                    sql,
+                ],
+                check=True,
+                capture_output=True,
+            )
+        yield port
+
+
+@pytest.fixture(scope="module")
+def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A real Redis with an `avnadmin` user."""
+    binary = shutil.which("redis-server") or shutil.which("valkey-server")
+    assert binary, "redis-server is needed (apt-get install redis-server)"
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    config = workdir / "redis.conf"
+    config.write_text(
+        f'port {port}\nbind 127.0.0.1\nsave ""\ndir {workdir}\n'
+        f"user avnadmin on >{PASSWORD} ~* &* +@all\nuser default off\n"
+    )
+    process = subprocess.Popen(
+        [binary, str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: _redis_ping("127.0.0.1", port) == "+PONG")
+    yield port
+    process.terminate()
+    process.wait(10)
+
+
+def _redis_ping(host: str, port: int, user: str = "avnadmin", password: str = PASSWORD) -> str:
+    import socket
+
+    with socket.create_connection((host, port), timeout=3) as sock:
+        sock.sendall(f"AUTH {user} {password}\r\nPING\r\n".encode())
+        data = b""
+        while data.count(b"\r\n") < 2:
+            chunk = sock.recv(100)
+            if not chunk:
+                break
+            data += chunk
+    return data.decode().split("\r\n")[1] if data.startswith(b"+OK") else data.decode()
+
+
+@pytest.fixture
+def brokers() -> Iterator[list[str]]:
+    nodes = tuple((f"broker-{i}", "127.0.0.1", free_port()) for i in range(3))
+    loop = LoopThread()
+    servers = loop.run(demo.start_nodes(nodes))
+    yield [f"{host}:{port}" for _name, host, port in nodes]
+    loop.run(demo.stop_nodes(servers))
+    loop.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    running = Server(
+        tmp_path / "state", PRIVLINK_HEALTH_CHECK_INTERVAL="1", PRIVLINK_RESYNC_INTERVAL="2"
+    ).start()
+    monkeypatch.setenv("PRIVLINK_URL", running.url)
+    monkeypatch.setenv("PRIVLINK_DATA_DIR", str(running.data_dir))
+    monkeypatch.setenv("PRIVLINK_CLOUD_REGION", "eu-west-1")
+    yield running
+    if running.process is not None:
+        running.stop()
+
+
+@pytest.mark.slow
+def test_inbound_reference(
+    server: Server,
+    tmp_path: Path,
+    pg_port: int,
+    redis_port: int,
+    brokers: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # -- the operator: a project with the feature, three services -----------
+    cli("admin", "project", "create", "shop")
+    cli("admin", "project", "update", "shop", "--enable-privatelink")
+    services = {
+        "kafka-shop": ("kafka", [f"kafka={b}" for b in brokers]),
+        "pg-shop": ("pg", [f"pg=127.0.0.1:{pg_port}"]),
+        "valkey-shop": ("valkey", [f"valkey=127.0.0.1:{redis_port}"]),
+    }
+    for name, (kind, nodes) in services.items():
+        nodes_args = [arg for node in nodes for arg in ("--node", node)]
+        cli(
+            "admin", "service", "register", name, "--project", "shop", "--type", kind,
+            "--cloud", "aws-eu-west-1", "--plan", "business-4", *nodes_args,
+            "--user", f"avnadmin:{PASSWORD}",
+        )  # fmt: skip
+    token = cli("admin", "token", "create", "--project", "shop")["full_token"]
+
+    def run_avn(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        result = avn(server, token, tmp_path, *args, "--project", "shop")
+        if ok:
+            assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    def avn_json(*args: str) -> Any:
+        return json.loads(run_avn(*args, "--json").stdout)
+
+    # -- the platform user: a project VPC, the services moved into it --------
+    vpc_id = avn_json("vpc", "create", "--cloud", "aws-eu-west-1", "--network-cidr", "10.3.0.0/24")[
+        "project_vpc_id"
+    ]
+    wait_for(lambda: avn_json("vpc", "list")[0]["state"] == "ACTIVE")
+    for name in services:
+        run_avn("service", "update", "--project-vpc-id", vpc_id, name)
+
+    # -- the customer: account, VPC, subnets in two AZs, a security group ----
+    monkeypatch.setenv("PRIVLINK_CLOUD_ACCOUNT", "acme")
+    account = cli("cloud", "account", "create", "acme")
+    principal = account["principal"]
+    cvpc = cli("cloud", "vpc", "create")["id"]
+    subnets = [
+        cli("cloud", "subnet", "create", "--vpc", cvpc, "--az", az)["id"]
+        for az in ("euw1-az1", "euw1-az2")
+    ]
+    group = cli("cloud", "security-group", "create", "--vpc", cvpc, "--name", "clients")["id"]
+    cli(
+        "cloud", "security-group", "allow", group, "--ports", "10000-31000", "--cidr", "127.0.0.0/8"
+    )
+
+    # -- PrivateLink per service, allowing the customer's account -----------
+    plc: dict[str, str] = {}
+    for name in services:
+        created = run_avn("service", "privatelink", "aws", "create", "--principal", principal, name)
+        assert "creating" in created.stdout
+        pl = wait_for(
+            lambda name=name: (
+                (got := avn_json("service", "privatelink", "aws", "get", name))[0]["state"]
+                == "active"
+                and got[0]
+            )
+        )
+        assert pl["aws_service_name"].startswith("com.privlink.vpce.eu-west-1.vpce-svc-")
+        endpoint = cli(
+            "cloud", "endpoint", "create", "--vpc", cvpc, "--service-name", pl["aws_service_name"],
+            "--subnet", subnets[0], "--subnet", subnets[1], "--security-group", group,
+        )  # fmt: skip
+        component = services[name][0]
+        run_avn("service", "update", "-c", f"privatelink_access.{component}=true", name)
+
+        def active(name: str = name, endpoint_id: str = endpoint["id"]) -> str | None:
+            rows = avn_json("service", "privatelink", "aws", "connection", "list", name)
+            return next(
+                (
+                    r["privatelink_connection_id"]
+                    for r in rows
+                    if r["vpc_endpoint_id"] == endpoint_id and r["state"] == "active"
+                ),
+                None,
+            )
+
+        plc[name] = wait_for(active, timeout=30)
+
+    # -- connection info per route really reaches each service --------------
+    ca_file = tmp_path / "ca.pem"
+    kcat = run_avn(
+        "service", "connection-info", "kcat", "kafka-shop", "-p", plc["kafka-shop"],
+        "-a", "sasl", "-W", "--ca", str(ca_file),
+    ).stdout  # fmt: skip
+    assert "BEGIN CERTIFICATE" in ca_file.read_text()
+    assert "security.protocol=SASL_SSL" in kcat
+    assert "sasl.username=avnadmin" in kcat
+    host, port = re.search(r"-b (\S+):(\d+)", kcat).groups()  # type: ignore[union-attr]
+    assert greeting(host, int(port)).startswith("broker-")
+    # Each broker has its own port through the same endpoint (for advertised listeners).
+    status = cli("service", "privatelink", "aws", "status", "kafka-shop", "--project", "shop")
+    per_broker = [p for p in status["ports"] if p["node"] is not None]
+    assert [p["target"] for p in per_broker] == brokers
+    for p in per_broker:
+        assert greeting(host, p["port"]) == f"broker-{p['node']}"
+
+    psql = run_avn("service", "connection-info", "psql", "pg-shop", "-p", plc["pg-shop"]).stdout
+    uri = psql.split()[1]
+    assert "sslmode=require" in uri
+    assert f"@127.{host.split('.')[1]}." in uri  # the customer's VPC range, not the node
+    query = subprocess.run(
+        ["psql", uri, "-tAc", "select 'through ' || 'privatelink', current_user"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert query.returncode == 0, query.stderr
+    assert query.stdout.strip() == "through privatelink|avnadmin"
+
+    valkey = run_avn(
+        "service", "connection-info", "valkey", "uri", "valkey-shop", "-p", plc["valkey-shop"],
+        "-u", "avnadmin",
+    ).stdout.strip()  # fmt: skip
+    match = re.fullmatch(r"rediss://avnadmin:(.+)@([\d.]+):(\d+)", valkey)
+    assert match, valkey
+    assert match.group(1) == PASSWORD
+    assert _redis_ping(match.group(2), int(match.group(3))) == "+PONG"
+
+    # -- validate, update principals (connections stay), refresh ------------
+    checked = runner.invoke(
+        app, ["service", "privatelink", "aws", "validate", "pg-shop", "--project", "shop"]
+    )
+    assert checked.exit_code == 0, checked.output
+    assert "All hops hold." in checked.output
+    other = "arn:aws:iam::222222222222:root"
+    updated = run_avn("service", "privatelink", "aws", "update", "--principal", other, "pg-shop")
+    assert other in updated.stdout
+    run_avn("service", "privatelink", "aws", "refresh", "pg-shop")
+    rows = avn_json("service", "privatelink", "aws", "connection", "list", "pg-shop")
+    assert [r["state"] for r in rows] == ["active"]  # already connected: stays, as on AWS
+    again = subprocess.run(
+        ["psql", uri, "-tAc", "select 1"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert again.stdout.strip() == "1"
+    refused = runner.invoke(
+        app,
+        [
+            "cloud",
+            "endpoint",
+            "create",
+            "--vpc",
+            cvpc,
+            "--subnet",
+            subnets[0],
+            "--service-name",
+            avn_json("service", "privatelink", "aws", "get", "pg-shop")[0]["aws_service_name"],
+        ],
+    )
+    assert refused.exit_code == 1
+    assert "is not allowed" in refused.output
+
+    # -- delete: connections rejected, every platform resource gone ---------
+    deleted = run_avn("service", "privatelink", "aws", "delete", "kafka-shop")
+    assert "deleting" in deleted.stdout
+    wait_for(
+        lambda: (
+            run_avn("service", "privatelink", "aws", "get", "kafka-shop", ok=False).returncode != 0
+        )
+    )
+    gone = run_avn("service", "privatelink", "aws", "get", "kafka-shop", ok=False)
+    assert "has no AWS PrivateLink" in gone.stdout + gone.stderr
+    monkeypatch.setenv("PRIVLINK_CLOUD_ACCOUNT", "privlink-platform")
+    nlbs = cli("cloud", "nlb", "list")
+    assert len(nlbs) == 2  # pg-shop's and valkey-shop's remain
+    history = cli("events", "--project", "shop", "--service", "kafka-shop")
+    assert [e["state"] for e in history if e["kind"] == "privatelink"][-1] == "deleted"
