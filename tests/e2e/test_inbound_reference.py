@@ -274,6 +274,7 @@ def test_inbound_reference(
         ["psql", uri, "-tAc", "select 1"], capture_output=True, text=True, timeout=30, check=False
     )
     assert again.stdout.strip() == "1"
+    pg_service = avn_json("service", "privatelink", "aws", "get", "pg-shop")[0]["aws_service_name"]
     refused = runner.invoke(
         app,
         [
@@ -285,7 +286,7 @@ def test_inbound_reference(
             "--subnet",
             subnets[0],
             "--service-name",
-            avn_json("service", "privatelink", "aws", "get", "pg-shop")[0]["aws_service_name"],
+            pg_service,
         ],
     )
     assert refused.exit_code == 1
