@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         description="Seconds between TCP health checks of the nodes behind a PrivateLink "
         "(AWS allows 5 and up; the local cloud also 1-4 for tests).",
     )
+    cloud_call_delay: Annotated[float, Field(ge=0, le=60)] = Field(
+        0.0,
+        description="Seconds added to every local-cloud API call, to feel a real cloud's "
+        "latency (demos, crash tests).",
+    )
     log_format: LogFormat = Field(LogFormat.console, description="Log lines: json or console.")
     log_level: str = Field("info", description="debug, info, warning or error.")
     demo: bool = Field(True, description="Seed a demo project on first start.")

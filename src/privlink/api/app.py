@@ -41,7 +41,11 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     registry = CollectorRegistry()
-    local = LocalCloud(sessions) if settings.cloud is CloudDriver.local else None
+    local = (
+        LocalCloud(sessions, settings.cloud_call_delay)
+        if settings.cloud is CloudDriver.local
+        else None
+    )
     state = AppState(
         settings=settings, engine=engine, sessions=sessions, registry=registry, cloud=local
     )

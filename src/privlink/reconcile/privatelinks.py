@@ -59,24 +59,39 @@ def due(sessions: sessionmaker[Session], resync: float) -> list[str]:
     """Objects whose next step is due: asked for, retried, settling, or up for resync."""
     now = utcnow()
     with sessions() as s:
-        return list(
-            s.scalars(
-                select(Privatelink.id).where(
-                    or_(
-                        Privatelink.next_attempt_at <= now,
-                        and_(
-                            Privatelink.next_attempt_at.is_(None),
-                            Privatelink.state != rules.FAILED,
-                            or_(
-                                Privatelink.reconciled_at.is_(None),
-                                Privatelink.reconciled_at <= now - timedelta(seconds=resync),
-                            ),
+        rows = s.execute(
+            select(Privatelink.id, Privatelink.lease_owner, Privatelink.lease_until).where(
+                or_(
+                    Privatelink.next_attempt_at <= now,
+                    and_(
+                        Privatelink.next_attempt_at.is_(None),
+                        Privatelink.state != rules.FAILED,
+                        or_(
+                            Privatelink.reconciled_at.is_(None),
+                            Privatelink.reconciled_at <= now - timedelta(seconds=resync),
                         ),
                     ),
-                    or_(Privatelink.lease_until.is_(None), Privatelink.lease_until < now),
                 )
             )
-        )
+        ).all()
+    return [pl_id for pl_id, owner, until in rows if _lease_free(owner, _aware(until), now)]
+
+
+def _lease_free(owner: str | None, until: datetime | None, now: datetime) -> bool:
+    """No lease, an expired one, or one held by a process of this host that is gone."""
+    if owner is None or until is None or until < now:
+        return True
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != OWNER.partition(":")[0] or not pid.isdigit() or owner == OWNER:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True  # killed mid-step (e.g. SIGKILL): take over at once
+    except PermissionError:
+        return False
+    return False
 
 
 def next_due(sessions: sessionmaker[Session]) -> datetime | None:
@@ -87,12 +102,19 @@ def next_due(sessions: sessionmaker[Session]) -> datetime | None:
 def _claim(sessions: sessionmaker[Session], pl_id: str) -> bool:
     now = utcnow()
     with sessions() as s, s.begin():
+        row = s.execute(
+            select(Privatelink.lease_owner, Privatelink.lease_until).where(Privatelink.id == pl_id)
+        ).first()
+        if row is None or not _lease_free(row[0], _aware(row[1]), now):
+            return False
+        held = (
+            Privatelink.lease_owner.is_(None)
+            if row[0] is None
+            else Privatelink.lease_owner == row[0]
+        )
         claimed = s.execute(
             update(Privatelink)
-            .where(
-                Privatelink.id == pl_id,
-                or_(Privatelink.lease_until.is_(None), Privatelink.lease_until < now),
-            )
+            .where(Privatelink.id == pl_id, held)
             .values(lease_owner=OWNER, lease_until=now + LEASE)
             .execution_options(synchronize_session=False)
         )

@@ -10,6 +10,7 @@ account's view in one region and implements the driver contract.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -130,8 +131,9 @@ class Route:
 class LocalCloud:
     """The whole embedded cloud, over privlink's database."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], call_delay: float = 0.0) -> None:
         self.sessions = sessions
+        self.call_delay = call_delay
 
     @contextmanager
     def tx(self) -> Iterator[Session]:
@@ -300,6 +302,14 @@ class LocalAccount(c.CloudDriver):
             raise InvalidInput(f"Principal {self.principal} is not of account {account_id}")
 
     # -- helpers ----------------------------------------------------------
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        """One cloud API call; `call_delay` emulates a slower cloud (demos, crash tests)."""
+        if self.cloud.call_delay:
+            time.sleep(self.cloud.call_delay)
+        with self.cloud.tx() as session:
+            yield session
+
     def _own(self, s: Session, model: type[M], key: str, what: str) -> M:
         row = s.get(model, key)
         owner = getattr(row, "account_id", None)
@@ -331,7 +341,7 @@ class LocalAccount(c.CloudDriver):
             cidr = network.cidr(cidr)
         except ValueError as error:
             raise InvalidInput(str(error)) from None
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             used = set(s.scalars(select(LcVpc.net_index)))
             free = next((i for i in range(network.MAX_VPCS) if i not in used), None)
             if free is None:
@@ -348,7 +358,7 @@ class LocalAccount(c.CloudDriver):
             return vpc
 
     def delete_vpc(self, vpc_id: str) -> None:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             vpc = self._own(s, LcVpc, vpc_id, "VPC")
             if s.scalar(
                 select(LcEndpoint.id)
@@ -361,12 +371,12 @@ class LocalAccount(c.CloudDriver):
             s.delete(vpc)
 
     def describe_vpcs(self) -> list[LcVpc]:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             return list(s.scalars(self._regional(LcVpc)))
 
     def create_subnet(self, vpc_id: str, az_id: str, cidr: str | None = None) -> LcSubnet:
         rules.az_in_region(self.region, validation.az_id(az_id))
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             vpc = self._own(s, LcVpc, vpc_id, "VPC")
             count = s.scalar(select(func.count()).where(LcSubnet.vpc_id == vpc_id)) or 0
             if count >= network.MAX_SUBNETS - 1:
@@ -384,7 +394,7 @@ class LocalAccount(c.CloudDriver):
 
     def describe_subnets(self, vpc_id: str | None = None) -> list[tuple[LcSubnet, str]]:
         """Subnets with their private address range on this host."""
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             query = (
                 select(LcSubnet, LcVpc)
                 .join(LcVpc, LcSubnet.vpc_id == LcVpc.id)
@@ -398,7 +408,7 @@ class LocalAccount(c.CloudDriver):
             ]
 
     def vpc_subnets(self, vpc_id: str) -> list[c.Subnet]:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             self._own(s, LcVpc, vpc_id, "VPC")
         return [
             c.Subnet(id=sub.id, vpc_id=sub.vpc_id, az_id=sub.az_id, cidr=cidr)
@@ -411,7 +421,7 @@ class LocalAccount(c.CloudDriver):
 
     def endpoint_ingress(self, endpoint_id: str) -> list[tuple[str, int, int]] | None:
         # The emulator sees every account; the validator may check the consumer's rules.
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             ep = s.get(LcEndpoint, endpoint_id)
             if ep is None:
                 return None
@@ -429,7 +439,7 @@ class LocalAccount(c.CloudDriver):
         return endpoint.addresses[0].address.rsplit(".", 1)[0] + ".254"
 
     def create_security_group(self, vpc_id: str, name: str) -> LcSecurityGroup:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             self._own(s, LcVpc, vpc_id, "VPC")
             group = LcSecurityGroup(
                 id=rules.new_id("sg"), vpc_id=vpc_id, name=name[:255], ingress=[]
@@ -446,7 +456,7 @@ class LocalAccount(c.CloudDriver):
             raise InvalidInput(str(error)) from None
         if not 0 <= from_port <= to_port <= 65535:
             raise InvalidInput(f"Port range {from_port}-{to_port}: need 0 <= FROM <= TO <= 65535")
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             group = self._own(s, LcSecurityGroup, group_id, "Security group")
             rule = {"cidr": cidr, "from_port": from_port, "to_port": to_port}
             if rule not in group.ingress:
@@ -454,7 +464,7 @@ class LocalAccount(c.CloudDriver):
             return group
 
     def describe_security_groups(self) -> list[LcSecurityGroup]:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             return list(
                 s.scalars(
                     select(LcSecurityGroup)
@@ -480,7 +490,7 @@ class LocalAccount(c.CloudDriver):
             raise InvalidInput(f"Target group port {port}: accepted 1-65535")
         if not 1 <= len(name) <= 32:
             raise InvalidInput(f"Target group name {name!r}: accepted 1-32 characters")
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             if (found := self._by_token(s, LcTargetGroup, client_token)) is not None:
                 return tg_view(found)
             if s.scalar(
@@ -511,11 +521,11 @@ class LocalAccount(c.CloudDriver):
             return tg_view(tg)
 
     def describe_target_groups(self) -> list[c.TargetGroup]:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             return [tg_view(tg) for tg in s.scalars(self._regional(LcTargetGroup))]
 
     def register_targets(self, arn: str, targets: Sequence[c.Target]) -> None:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             self._own(s, LcTargetGroup, arn, "Target group")
             for target in targets:
                 if not 1 <= target.port <= 65535:
@@ -541,7 +551,7 @@ class LocalAccount(c.CloudDriver):
                     row.drain_until, row.state = None, "initial"
 
     def deregister_targets(self, arn: str, targets: Sequence[c.Target]) -> None:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             tg = self._own(s, LcTargetGroup, arn, "Target group")
             for target in targets:
                 row = s.scalar(
@@ -556,7 +566,7 @@ class LocalAccount(c.CloudDriver):
                     row.drain_until = utcnow() + timedelta(seconds=tg.deregistration_delay)
 
     def describe_target_health(self, arn: str) -> list[c.TargetHealthView]:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             self._own(s, LcTargetGroup, arn, "Target group")
             used = (
                 s.scalar(select(LcListener.arn).where(LcListener.target_group_arn == arn).limit(1))
@@ -575,7 +585,7 @@ class LocalAccount(c.CloudDriver):
             ]
 
     def delete_target_group(self, arn: str) -> None:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             tg = self._own(s, LcTargetGroup, arn, "Target group")
             if s.scalar(select(LcListener.arn).where(LcListener.target_group_arn == arn)):
                 raise Conflict(
@@ -596,7 +606,7 @@ class LocalAccount(c.CloudDriver):
             raise InvalidInput(f"Load balancer name {name!r}: accepted 1-32 characters")
         if not subnet_ids:
             raise InvalidInput("A load balancer needs at least one subnet")
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             if (found := self._by_token(s, LcLoadBalancer, client_token)) is not None:
                 return lb_view(found)
             subnets = [self._own(s, LcSubnet, sid, "Subnet") for sid in subnet_ids]
@@ -628,15 +638,15 @@ class LocalAccount(c.CloudDriver):
             return lb_view(lb)
 
     def describe_load_balancer(self, arn: str) -> c.LoadBalancer:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             return lb_view(self._own(s, LcLoadBalancer, arn, "Load balancer"))
 
     def describe_load_balancers(self) -> list[c.LoadBalancer]:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             return [lb_view(lb) for lb in s.scalars(self._regional(LcLoadBalancer))]
 
     def delete_load_balancer(self, arn: str) -> None:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             lb = self._own(s, LcLoadBalancer, arn, "Load balancer")
             services = [
                 svc
@@ -655,7 +665,7 @@ class LocalAccount(c.CloudDriver):
     ) -> c.Listener:
         if not 1 <= port <= 65535:
             raise InvalidInput(f"Listener port {port}: accepted 1-65535")
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             lb = self._own(s, LcLoadBalancer, load_balancer_arn, "Load balancer")
             self._own(s, LcTargetGroup, target_group_arn, "Target group")
             existing = s.scalar(
@@ -677,7 +687,7 @@ class LocalAccount(c.CloudDriver):
             return listener_view(listener)
 
     def describe_listeners(self, load_balancer_arn: str) -> list[c.Listener]:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             self._own(s, LcLoadBalancer, load_balancer_arn, "Load balancer")
             return [
                 listener_view(li)
@@ -689,7 +699,7 @@ class LocalAccount(c.CloudDriver):
             ]
 
     def delete_listener(self, arn: str) -> None:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             listener = s.get(LcListener, arn)
             if listener is None:
                 raise NotFound(f"Listener {arn!r} does not exist")
@@ -724,7 +734,7 @@ class LocalAccount(c.CloudDriver):
     ) -> c.EndpointService:
         if not load_balancer_arns:
             raise InvalidInput("An endpoint service needs a network load balancer")
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             if (found := self._by_token(s, LcEndpointService, client_token)) is not None:
                 return self._service_view(s, found)
             for arn in load_balancer_arns:
@@ -747,13 +757,13 @@ class LocalAccount(c.CloudDriver):
             return self._service_view(s, svc)
 
     def describe_endpoint_service(self, service_id: str) -> c.EndpointService:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             return self._service_view(
                 s, self._own(s, LcEndpointService, service_id, "Endpoint service")
             )
 
     def describe_endpoint_services(self) -> list[c.EndpointService]:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             return [
                 self._service_view(s, svc)
                 for svc in s.scalars(
@@ -765,7 +775,7 @@ class LocalAccount(c.CloudDriver):
 
     def find_endpoint_service(self, name: str) -> c.EndpointService | None:
         validation.endpoint_service_name(name)
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             svc = s.scalar(select(LcEndpointService).where(LcEndpointService.name == name))
             if svc is None or svc.region != self.region or svc.state != "Available":
                 return None
@@ -776,7 +786,7 @@ class LocalAccount(c.CloudDriver):
     ) -> None:
         for principal in [*add, *remove]:
             validation.principal(principal)
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             svc = self._own(s, LcEndpointService, service_id, "Endpoint service")
             current = [p for p in svc.principals if p not in remove]
             svc.principals = current + [p for p in dict.fromkeys(add) if p not in current]
@@ -788,7 +798,7 @@ class LocalAccount(c.CloudDriver):
         return ep
 
     def describe_endpoint_connections(self, service_id: str) -> list[c.Endpoint]:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             self._own(s, LcEndpointService, service_id, "Endpoint service")
             return [
                 endpoint_view(ep)
@@ -800,7 +810,7 @@ class LocalAccount(c.CloudDriver):
             ]
 
     def _move_connections(self, service_id: str, endpoint_ids: Sequence[str], event: str) -> None:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             self._own(s, LcEndpointService, service_id, "Endpoint service")
             for endpoint_id in endpoint_ids:
                 ep = self._connection(s, service_id, endpoint_id)
@@ -814,7 +824,7 @@ class LocalAccount(c.CloudDriver):
         self._move_connections(service_id, endpoint_ids, "reject")
 
     def delete_endpoint_service(self, service_id: str) -> None:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             svc = self._own(s, LcEndpointService, service_id, "Endpoint service")
             states = [
                 rules.EndpointState(st)
@@ -839,7 +849,7 @@ class LocalAccount(c.CloudDriver):
         validation.endpoint_service_name(service_name)
         if not subnet_ids:
             raise InvalidInput("An interface endpoint needs at least one subnet")
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             if (found := self._by_token(s, LcEndpoint, client_token)) is not None:
                 return endpoint_view(found)
             vpc = self._own(s, LcVpc, vpc_id, "VPC")
@@ -913,13 +923,13 @@ class LocalAccount(c.CloudDriver):
             return endpoint_view(ep)
 
     def describe_endpoint(self, endpoint_id: str) -> c.Endpoint:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             ep = self._own(s, LcEndpoint, endpoint_id, "Endpoint")
             self._fail_if_service_gone(s, ep)
             return endpoint_view(ep)
 
     def describe_endpoints(self) -> list[c.Endpoint]:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             rows = s.scalars(
                 self._regional(LcEndpoint)
                 .where(LcEndpoint.state != "deleted")
@@ -938,7 +948,7 @@ class LocalAccount(c.CloudDriver):
             ep.reason = f"endpoint service {ep.service_id} no longer exists"
 
     def delete_endpoint(self, endpoint_id: str) -> None:
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             ep = self._own(s, LcEndpoint, endpoint_id, "Endpoint")
             if ep.state == "deleted":
                 return
@@ -950,7 +960,7 @@ class LocalAccount(c.CloudDriver):
             raise InvalidInput(f"Unknown resource kind {kind!r}; known: {', '.join(KINDS)}")
         wanted = _tags(tags)
         key = "arn" if hasattr(model, "arn") else "id"
-        with self.cloud.tx() as s:
+        with self._tx() as s:
             rows = s.scalars(self._regional(model)).all()
             return [
                 getattr(r, key)
