@@ -15,13 +15,14 @@ from sqlalchemy import Engine
 
 from privlink import logs
 from privlink.api.app import create_app
-from privlink.services import tenancy
+from privlink.services import demo_seed, tenancy
 from privlink.settings import Settings
 from privlink.store import migrate
 from privlink.store.db import make_engine, make_sessionmaker
 
 log = structlog.get_logger(__name__)
 TOKEN_FILE = "admin-token"
+DEMO_TOKEN_FILE = "demo-token"
 
 
 def open_database(settings: Settings) -> Engine:
@@ -64,15 +65,38 @@ def _banner(settings: Settings, admin_secret: str | None) -> str:
     return "\n".join(lines)
 
 
+def _demo_banner(settings: Settings, secret: str) -> str:
+    return "\n".join(
+        [
+            "",
+            "",
+            "Demo: project 'demo' with PrivateLink enabled and service 'demo-kafka', whose",
+            "three brokers answer with their names. The project's token",
+            f"(also in {settings.data_dir / DEMO_TOKEN_FILE}):",
+            "",
+            f"    {secret}",
+            "",
+            "Walk through publishing it to a customer VPC: README, 'Inbound PrivateLink in five",
+            "minutes'. Turn the demo off with PRIVLINK_DEMO=0.",
+        ]
+    )
+
+
 def serve(settings: Settings) -> None:
     logs.configure(settings.log_format, settings.log_level)
     engine = open_database(settings)
     with make_sessionmaker(engine)() as session, session.begin():
         issued = tenancy.ensure_admin_token(session)
+        demo_secret = demo_seed.seed(session) if settings.demo else None
     if issued is not None:
         _save_token(settings.data_dir / TOKEN_FILE, issued.secret)
+    if demo_secret is not None:
+        _save_token(settings.data_dir / DEMO_TOKEN_FILE, demo_secret)
     app = create_app(settings, engine=engine)
-    print(_banner(settings, issued.secret if issued else None), file=sys.stderr, flush=True)
+    banner = _banner(settings, issued.secret if issued else None)
+    if demo_secret is not None:
+        banner += _demo_banner(settings, demo_secret)
+    print(banner, file=sys.stderr, flush=True)
     config = uvicorn.Config(
         app,
         host=settings.host,

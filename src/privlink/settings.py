@@ -85,7 +85,9 @@ class Settings(BaseSettings):
     )
     log_format: LogFormat = Field(LogFormat.console, description="Log lines: json or console.")
     log_level: str = Field("info", description="debug, info, warning or error.")
-    demo: bool = Field(True, description="Seed a demo project on first start.")
+    demo: bool = Field(
+        True, description="Seed a demo project on first start; run its three broker nodes."
+    )
 
     @field_validator("kafka_port_pool")
     @classmethod

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 import privlink
+from privlink import demo
 from privlink.api import errors
 from privlink.api.middleware import BodyLimit, RequestContext
 from privlink.api.routes import cloud, health, privatelinks, projects, services, vpcs
@@ -52,6 +53,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        nodes = await demo.start_nodes() if settings.demo and run_dataplane else []
         if local is not None and run_dataplane:
             state.dataplane = DataPlane(local, mode=settings.dataplane.value)
             await state.dataplane.start()
@@ -70,6 +72,7 @@ def create_app(
                 await state.runner.stop()
             if state.dataplane is not None:
                 await state.dataplane.stop()
+            await demo.stop_nodes(nodes)
 
     app = FastAPI(
         title="privlink",
