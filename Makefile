@@ -8,7 +8,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(abspath $(PY))
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test lint typecheck contracts pytest bench-cli bench-dataplane clean lock
+.PHONY: run test lint typecheck contracts pytest bench-cli bench-dataplane bench-inbound clean lock
 
 $(UV):
 	python3 -m venv $(VENV)
@@ -43,6 +43,9 @@ test: lint typecheck contracts pytest
 
 bench-cli: $(VENV)/.main
 	$(PY) benchmarks/cli_startup.py
+
+bench-inbound: $(VENV)/.main
+	$(PY) benchmarks/inbound.py
 
 lock: $(UV)
 	$(UV) lock

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,10 @@ def platform(*args: str) -> Any:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PRIVLINK_DATA_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("PRIVLINK_CLOUD_REGION", "eu-west-1")
-    yield tmp_path / "state"
+    return tmp_path / "state"
 
 
 @pytest.mark.slow

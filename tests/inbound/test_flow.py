@@ -169,3 +169,27 @@ class TestValidate:
         )
         assert response.status_code == 404
         assert "connection list" in response.json()["message"]
+
+
+class TestDrift:
+    def test_platform_resources_deleted_out_of_band_come_back(self, inbound: Inbound) -> None:
+        register_in_vpc(inbound)
+        inbound.call("POST", BASE, json={"principals": ["arn:aws:iam::111111111111:root"]})
+        wait_for(lambda: inbound.pl_state() == "active")
+        before = inbound.pl()["aws_service_id"]
+        cloud = inbound.client.app.state.privlink.cloud  # type: ignore[attr-defined]
+        platform = cloud.account("privlink-platform", "eu-west-1")
+        platform.delete_endpoint_service(before)
+        group = next(g for g in platform.describe_target_groups() if g.name.endswith("-10001"))
+        platform.delete_target_group(group.arn)
+
+        # The next resync (2 s here) re-creates both, and says so.
+        after = wait_for(
+            lambda: (got := inbound.pl()["aws_service_id"]) not in (None, before) and got
+        )
+        assert [s.id for s in platform.describe_endpoint_services()] == [after]
+        assert len(platform.describe_target_groups()) == 5
+        history = inbound.call("GET", "/v1/project/alpha/events", params={"service": "kafka-1"})
+        messages = [e["message"] for e in history["events"]]
+        assert "endpoint service was deleted out of band; re-created" in messages
+        assert any("target group kafka-0 was deleted out of band" in m for m in messages)
