@@ -168,6 +168,14 @@ class TestLifecycleRefusals:
         # Nothing was lost: the object still waits for its deletion.
         assert desk.request("GET", path).json()["principals"] == [ARN]
 
+    def test_moving_the_service_out_of_its_vpc(self, desk: Desk) -> None:
+        path = desk.service("kafka-1")
+        desk.request("POST", path, json={"principals": [ARN]})
+        message = desk.refused(
+            409, "PUT", "/v1/project/alpha/service/kafka-1", json={"project_vpc_id": None}
+        )
+        assert "privatelink aws delete kafka-1" in message
+
     def test_missing_privatelink(self, desk: Desk) -> None:
         path = desk.service("kafka-1")
         for method in ("GET", "DELETE"):

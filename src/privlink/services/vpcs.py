@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from privlink.domain import catalog
 from privlink.domain.errors import Conflict, InvalidInput, NotFound
+from privlink.services import privatelinks
 from privlink.store.tables import Project, ProjectVpc, Service
 
 LIVE = ("APPROVED", "ACTIVE")
@@ -90,6 +91,11 @@ def delete_vpc(session: Session, *, project: Project, vpc_id: str) -> ProjectVpc
 
 def place_service(session: Session, *, service: Service, project_vpc_id: str | None) -> None:
     """Move a service into a project VPC (or out of it, with None)."""
+    if project_vpc_id != service.project_vpc_id and privatelinks.find(session, service):
+        raise Conflict(
+            f"Service {service.name} has an AWS PrivateLink built in its project VPC; "
+            f"delete it first (avn service privatelink aws delete {service.name})"
+        )
     if project_vpc_id is None:
         service.project_vpc_id = None
         return
