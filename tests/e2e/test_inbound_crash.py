@@ -90,6 +90,18 @@ def test_sigkill_while_creating(data_dir: Path, monkeypatch: pytest.MonkeyPatch)
         ports = {p["port"] for p in api.get(base + "/status").json()["ports"]}
         listeners = platform("listener", "list", "--nlb", nlbs[0]["name"])
         assert {li["port"] for li in listeners} == ports
+
+        # --wait follows the delete to its end, then nothing of it is left.
+        deleted = runner.invoke(
+            app,
+            ["service", "privatelink", "aws", "delete", "kafka-1", "--project", "shop", "--wait"],
+        )
+        assert deleted.exit_code == 0, deleted.output
+        assert "deleting" in deleted.output
+        assert "gone" in deleted.output
+        assert platform("nlb", "list") == []
+        assert platform("target-group", "list") == []
+        assert platform("endpoint-service", "list") == []
     finally:
         api.close()
         again.stop()

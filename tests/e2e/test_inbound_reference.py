@@ -237,6 +237,8 @@ def test_inbound_reference(
 
     psql = run_avn("service", "connection-info", "psql", "pg-shop", "-p", plc["pg-shop"]).stdout
     uri = psql.split()[1]
+    pg_uri = run_avn("service", "connection-info", "pg", "uri", "pg-shop", "-p", plc["pg-shop"])
+    assert pg_uri.stdout.strip() == uri
     assert "sslmode=require" in uri
     assert f"@127.{host.split('.')[1]}." in uri  # the customer's VPC range, not the node
     query = subprocess.run(

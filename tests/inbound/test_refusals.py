@@ -10,6 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from privlink.api.app import create_app
+from privlink.cloud.local.control import LocalCloud
+from privlink.domain.cloud import HealthCheck
+from privlink.reconcile import privatelinks as reconciler
 from privlink.services import tenancy
 from privlink.settings import Settings
 from privlink.store import migrate
@@ -193,3 +196,37 @@ class TestLifecycleRefusals:
         path = desk.service("kafka-1")
         message = desk.refused(409, "POST", path, json={"principals": [ARN]})
         assert "PRIVLINK_KAFKA_PORT_POOL" in message
+
+
+class TestFailed:
+    def test_a_permanent_cloud_refusal_fails_the_object_and_an_update_retries(
+        self, desk: Desk
+    ) -> None:
+        path = desk.service("kafka-1")
+        desk.request("POST", path, json={"principals": [ARN]})
+        pl_id = desk.request("GET", path + "/status").json()["privatelink"]["id"]
+        # The project VPC row was made by hand: give it a platform network to build in.
+        cloud = LocalCloud(desk.sessions)
+        cloud.ensure_account("privlink-platform")
+        platform = cloud.account("privlink-platform", "eu-west-1")
+        network = platform.create_vpc("10.0.0.0/16")
+        platform.create_subnet(network.id, "euw1-az1")
+        with desk.sessions() as s, s.begin():
+            s.get(ProjectVpc, "vpc-kafka-1").cloud_vpc_id = network.id  # type: ignore[union-attr]
+        # Someone took the name the reconciler needs for its first target group.
+        platform.create_target_group(name=f"pl-{pl_id[:8]}-10000", port=1)
+        config = reconciler.Config(health_check=HealthCheck())
+
+        reconciler.run(desk.sessions, lambda region: platform, pl_id, config)
+        failed = desk.request("GET", path + "/status").json()["privatelink"]
+        assert failed["state"] == "failed"
+        assert "already exists" in failed["reason"]
+        assert desk.request("GET", path).json()["state"] == "failed"
+
+        platform.delete_target_group(platform.describe_target_groups()[0].arn)
+        retried = desk.request("PUT", path, json={"principals": [ARN]})
+        assert retried.json()["state"] == "creating"
+        reconciler.run(desk.sessions, lambda region: platform, pl_id, config)
+        assert desk.request("GET", path).json()["state"] == "active"
+        events = desk.request("GET", "/v1/project/alpha/events").json()["events"]
+        assert [e["state"] for e in events] == ["creating", "failed", "creating", "active"]
