@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,8 +92,6 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 def _redis_ping(host: str, port: int, user: str = "avnadmin", password: str = PASSWORD) -> str:
-    import socket
-
     with socket.create_connection((host, port), timeout=3) as sock:
         sock.sendall(f"AUTH {user} {password}\r\nPING\r\n".encode())
         data = b""

@@ -43,6 +43,12 @@ def principals(value: Sequence[str] | None) -> list[str]:
     return unique
 
 
+def access(user_config: Mapping[str, object]) -> dict[str, bool]:
+    """Which components a service's user config opens to PrivateLink."""
+    value = user_config.get("privatelink_access") or {}
+    return {str(k): bool(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
 def connection_id(value: str) -> str:
     if _PLC.fullmatch(value):
         return value

@@ -48,12 +48,9 @@ def inbound(
         name = pl.service.name
         state, reason, principals = pl.state, pl.reason, tuple(pl.principals)
         region = catalog.cloud_region(pl.service.cloud_name)
-        access = {
-            k: bool(v) for k, v in (pl.service.user_config.get("privatelink_access") or {}).items()
-        }
+        access = rules.access(pl.service.user_config)
         ports = [(p.unit, p.component, p.node, p.port) for p in pl.ports]
         connections = {conn.vpc_endpoint_id: conn.id for conn in pl.connections}
-        units = {u.key: u for u in rules.units(pl.service.service_type, pl.service.components)}
     if plc is not None and plc not in connections.values():
         return [
             Hop(
@@ -112,7 +109,7 @@ def inbound(
         hops.append(Hop("access", True, f"on for {', '.join(on)}"))
     lbs = cloud.find_by_tags("load-balancer", {TAG: pl_id})
     listeners = {li.port: li.target_group_arn for lb in lbs for li in cloud.describe_listeners(lb)}
-    hops += _targets(cloud, listeners, open_units, units)
+    hops += _targets(cloud, listeners, open_units)
     endpoints = [e for e in cloud.describe_endpoint_connections(service.id) if e.id in connections]
     endpoints = [e for e in endpoints if plc is None or connections[e.id] == plc]
     if not endpoints:
@@ -133,7 +130,6 @@ def _targets(
     cloud: c.CloudDriver,
     listeners: dict[int, str],
     open_units: list[tuple[str, str, int, int]],
-    units: dict[str, rules.Unit],
 ) -> list[Hop]:
     hops = []
     for unit, _comp, node, port in open_units:
@@ -156,9 +152,9 @@ def _targets(
                 )
                 + " — check that the node is up and accepts TCP connections"
             )
-        if units.get(unit) is not None and not views:
-            detail = "no targets registered"
-        hops.append(Hop(f"targets {unit}", not bad and bool(views), detail or "none", fix))
+        hops.append(
+            Hop(f"targets {unit}", not bad and bool(views), detail or "no targets registered", fix)
+        )
     return hops
 
 

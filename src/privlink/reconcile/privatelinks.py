@@ -25,7 +25,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import and_, func, or_, select, update
@@ -37,7 +37,7 @@ from privlink.domain import privatelink as rules
 from privlink.domain.cloud import HealthCheck
 from privlink.domain.errors import Conflict, PrivlinkError, Unavailable
 from privlink.services import events
-from privlink.store.base import utcnow
+from privlink.store.base import as_utc, utcnow
 from privlink.store.tables import Privatelink, PrivatelinkConnection, ProjectVpc
 
 log = structlog.get_logger(__name__)
@@ -48,10 +48,6 @@ HEALTH_POLL = 1.0  # seconds between steps while targets or connections are sett
 OWNER = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 DriverFor = Callable[[str], c.CloudDriver]  # region -> the platform account's driver
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 # -- the work queue ---------------------------------------------------------
@@ -74,7 +70,7 @@ def due(sessions: sessionmaker[Session], resync: float) -> list[str]:
                 )
             )
         ).all()
-    return [pl_id for pl_id, owner, until in rows if _lease_free(owner, _aware(until), now)]
+    return [pl_id for pl_id, owner, until in rows if _lease_free(owner, as_utc(until), now)]
 
 
 def _lease_free(owner: str | None, until: datetime | None, now: datetime) -> bool:
@@ -96,7 +92,7 @@ def _lease_free(owner: str | None, until: datetime | None, now: datetime) -> boo
 
 def next_due(sessions: sessionmaker[Session]) -> datetime | None:
     with sessions() as s:
-        return _aware(s.scalar(select(func.min(Privatelink.next_attempt_at))))
+        return as_utc(s.scalar(select(func.min(Privatelink.next_attempt_at))))
 
 
 def _claim(sessions: sessionmaker[Session], pl_id: str) -> bool:
@@ -105,7 +101,7 @@ def _claim(sessions: sessionmaker[Session], pl_id: str) -> bool:
         row = s.execute(
             select(Privatelink.lease_owner, Privatelink.lease_until).where(Privatelink.id == pl_id)
         ).first()
-        if row is None or not _lease_free(row[0], _aware(row[1]), now):
+        if row is None or not _lease_free(row[0], as_utc(row[1]), now):
             return False
         held = (
             Privatelink.lease_owner.is_(None)
@@ -200,9 +196,7 @@ def _read(sessions: sessionmaker[Session], pl_id: str) -> Desired | None:
             platform_vpc=vpc.cloud_vpc_id if vpc is not None and vpc.state == "ACTIVE" else None,
             units=tuple(rules.units(service.service_type, service.components)),
             ports={p.unit: p.port for p in pl.ports},
-            access={
-                k: bool(v) for k, v in (service.user_config.get("privatelink_access") or {}).items()
-            },
+            access=rules.access(service.user_config),
             was_active=pl.aws_service_id is not None,
         )
 
@@ -271,10 +265,12 @@ def _converge(
             name=f"pl-{short}", subnet_ids=subnets, tags=b.tags, client_token=b.token("nlb")
         ).arn
     wanted = {want.ports[u.key]: groups[u.key] for u in want.units if want.access.get(u.component)}
+    have = set()
     for listener in cloud.describe_listeners(lb):
-        if wanted.get(listener.port) != listener.target_group_arn:
+        if wanted.get(listener.port) == listener.target_group_arn:
+            have.add(listener.port)
+        else:
             cloud.delete_listener(listener.arn)
-    have = {li.port for li in cloud.describe_listeners(lb)}
     for port, arn in sorted(wanted.items()):
         if port not in have:
             cloud.create_listener(load_balancer_arn=lb, port=port, target_group_arn=arn)

@@ -14,7 +14,7 @@ def seed(session: Session) -> str | None:
     if store.get_project(session, name=demo.PROJECT) is not None:
         return None
     project = tenancy.create_project(session, name=demo.PROJECT)
-    project.privatelink_enabled = True
+    tenancy.set_privatelink(session, name=demo.PROJECT, enabled=True)
     registry.register_service(
         session,
         project=project,

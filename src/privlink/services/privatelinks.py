@@ -196,6 +196,7 @@ def connection_public(conn: PrivatelinkConnection) -> dict[str, Any]:
 def status_public(pl: Privatelink) -> dict[str, Any]:
     """Everything privlink knows of the object: the native view."""
     nodes = pl.service.components
+    enabled = rules.access(pl.service.user_config)
     return {
         "privatelink": {
             **public(pl),
@@ -213,7 +214,7 @@ def status_public(pl: Privatelink) -> dict[str, Any]:
                 "target": nodes[p.component][p.node] if p.node >= 0 else None,
                 "port": p.port,
                 "healthy": p.healthy,
-                "access": bool(access(pl.service).get(p.component)),
+                "access": enabled.get(p.component, False),
             }
             for p in pl.ports
         ],
@@ -221,16 +222,12 @@ def status_public(pl: Privatelink) -> dict[str, Any]:
     }
 
 
-def access(service: Service) -> dict[str, bool]:
-    return dict((service.user_config or {}).get("privatelink_access") or {})
-
-
 def routes(session: Session, service: Service) -> list[dict[str, Any]]:
     """One `route: privatelink` component entry per (component with access, active connection)."""
     pl = find(session, service)
     if pl is None or pl.state != rules.ACTIVE:
         return []
-    enabled = access(service)
+    enabled = rules.access(service.user_config)
     entries = []
     for port in pl.ports:
         if port.node >= 0 or not enabled.get(port.component) or not port.healthy:

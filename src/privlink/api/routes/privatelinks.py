@@ -29,8 +29,13 @@ def _actor(caller: CallerDep) -> str:
     return "admin" if caller.is_admin else f"token {caller.token_id}"
 
 
-def _regions(body: PrivatelinkCreate, cloud_name: str) -> None:
-    own = catalog.cloud_region(cloud_name)
+def _check_regions(
+    session: SessionDep, project: ProjectDep, service: str, body: PrivatelinkCreate
+) -> None:
+    """avn may send `supported_regions`; endpoints can only be in the service's own region."""
+    own = catalog.cloud_region(
+        registry.get_service(session, project=project, name=service).cloud_name
+    )
     extra = [r for r in body.supported_regions or [] if r != own]
     if extra:
         raise InvalidInput(
@@ -49,7 +54,7 @@ def create(
     after: BackgroundTasks,
     service: str = ServiceName,
 ) -> dict[str, Any]:
-    _regions(body, registry.get_service(session, project=project, name=service).cloud_name)
+    _check_regions(session, project, service, body)
     pl = privatelinks.create(
         session,
         project=project,
@@ -77,7 +82,7 @@ def update(
     after: BackgroundTasks,
     service: str = ServiceName,
 ) -> dict[str, Any]:
-    _regions(body, registry.get_service(session, project=project, name=service).cloud_name)
+    _check_regions(session, project, service, body)
     pl = privatelinks.update(
         session,
         project=project,

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -26,7 +26,7 @@ from privlink.cloud.local import network
 from privlink.domain import cloud as rules
 from privlink.domain import validation
 from privlink.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from privlink.store.base import Base, utcnow
+from privlink.store.base import Base, as_utc, utcnow
 from privlink.store.cloud_tables import (
     LcAccount,
     LcEndpoint,
@@ -277,13 +277,8 @@ class LocalCloud:
         """Remove deregistered targets whose deregistration delay has passed."""
         with self.tx() as s:
             for target in s.scalars(select(LcTarget).where(LcTarget.drain_until.is_not(None))):
-                if target.drain_until is not None and _aware(target.drain_until) <= utcnow():
+                if target.drain_until is not None and as_utc(target.drain_until) <= utcnow():
                     s.delete(target)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class LocalAccount(c.CloudDriver):
