@@ -11,149 +11,56 @@ token), so a step killed at any instant resumes without duplicates or leaks:
   deleting: connections rejected, endpoint service, listeners, NLB and target
   groups removed, then the object (and its ports) are gone.
 
-Work is claimed with a lease in the database and retried with backoff there, so
-several processes can share one PostgreSQL.
+Work is claimed and retried through `reconcile.queue`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import random
 import secrets
-import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import structlog
-from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
 from privlink.domain import catalog
 from privlink.domain import privatelink as rules
 from privlink.domain.cloud import HealthCheck
-from privlink.domain.errors import Conflict, PrivlinkError, Unavailable
+from privlink.domain.errors import Conflict
+from privlink.reconcile import queue
 from privlink.services import events
-from privlink.store.base import as_utc, utcnow
 from privlink.store.tables import Privatelink, PrivatelinkConnection, ProjectVpc
 
 log = structlog.get_logger(__name__)
 TAG = "privlink:privatelink"
 UNIT_TAG = "privlink:unit"
-LEASE = timedelta(seconds=60)
 HEALTH_POLL = 1.0  # seconds between steps while targets or connections are settling
-OWNER = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 DriverFor = Callable[[str], c.CloudDriver]  # region -> the platform account's driver
 
 
-# -- the work queue ---------------------------------------------------------
 def due(sessions: sessionmaker[Session], resync: float) -> list[str]:
-    """Objects whose next step is due: asked for, retried, settling, or up for resync."""
-    now = utcnow()
-    with sessions() as s:
-        rows = s.execute(
-            select(Privatelink.id, Privatelink.lease_owner, Privatelink.lease_until).where(
-                or_(
-                    Privatelink.next_attempt_at <= now,
-                    and_(
-                        Privatelink.next_attempt_at.is_(None),
-                        Privatelink.state != rules.FAILED,
-                        or_(
-                            Privatelink.reconciled_at.is_(None),
-                            Privatelink.reconciled_at <= now - timedelta(seconds=resync),
-                        ),
-                    ),
-                )
-            )
-        ).all()
-    return [pl_id for pl_id, owner, until in rows if _lease_free(owner, as_utc(until), now)]
-
-
-def _lease_free(owner: str | None, until: datetime | None, now: datetime) -> bool:
-    """No lease, an expired one, or one held by a process of this host that is gone."""
-    if owner is None or until is None or until < now:
-        return True
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != OWNER.partition(":")[0] or not pid.isdigit() or owner == OWNER:
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True  # killed mid-step (e.g. SIGKILL): take over at once
-    except PermissionError:
-        return False
-    return False
+    return queue.due(sessions, Privatelink, resync)
 
 
 def next_due(sessions: sessionmaker[Session]) -> datetime | None:
-    with sessions() as s:
-        return as_utc(s.scalar(select(func.min(Privatelink.next_attempt_at))))
-
-
-def _claim(sessions: sessionmaker[Session], pl_id: str) -> bool:
-    now = utcnow()
-    with sessions() as s, s.begin():
-        row = s.execute(
-            select(Privatelink.lease_owner, Privatelink.lease_until).where(Privatelink.id == pl_id)
-        ).first()
-        if row is None or not _lease_free(row[0], as_utc(row[1]), now):
-            return False
-        held = (
-            Privatelink.lease_owner.is_(None)
-            if row[0] is None
-            else Privatelink.lease_owner == row[0]
-        )
-        claimed = s.execute(
-            update(Privatelink)
-            .where(Privatelink.id == pl_id, held)
-            .values(lease_owner=OWNER, lease_until=now + LEASE)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(claimed, "rowcount", 0) == 1)
+    return queue.next_due(sessions, Privatelink)
 
 
 def run(sessions: sessionmaker[Session], driver_for: DriverFor, pl_id: str, cfg: Config) -> None:
     """Claim the object, take one step, record the outcome, release the lease."""
-    if not _claim(sessions, pl_id):
-        return
-    try:
-        requeue = step(sessions, driver_for, pl_id, cfg)
-    except Exception as error:
-        _record_failure(sessions, pl_id, error, cfg)
-        return
-    with sessions() as s, s.begin():
-        pl = s.get(Privatelink, pl_id)
-        if pl is not None:
-            pl.attempts, pl.reconciled_at = 0, utcnow()
-            pl.next_attempt_at = utcnow() + timedelta(seconds=requeue) if requeue else None
-            pl.lease_owner = pl.lease_until = None
-
-
-def _record_failure(
-    sessions: sessionmaker[Session], pl_id: str, error: Exception, cfg: Config
-) -> None:
-    permanent = isinstance(error, PrivlinkError) and not isinstance(error, Unavailable)
-    message = error.message if isinstance(error, PrivlinkError) else f"{type(error).__name__}"
-    with sessions() as s, s.begin():
-        pl = s.get(Privatelink, pl_id)
-        if pl is None:
-            return
-        pl.lease_owner = pl.lease_until = None
-        pl.attempts += 1
-        if permanent and pl.state != rules.DELETING:
-            pl.next_attempt_at = None
-            _move(s, pl, rules.FAILED, message)
-            return
-        # Temporary (or a delete that must go on): retry with jittered exponential backoff.
-        delay = min(cfg.resync, cfg.backoff * 2 ** min(pl.attempts, 16))
-        pl.next_attempt_at = utcnow() + timedelta(seconds=delay * random.uniform(0.5, 1.0))
-        pl.reason = f"retrying after: {message}"[:1000]
-        log.warning("privatelink step failed", object=pl_id, attempt=pl.attempts, error=message)
+    queue.run(
+        sessions,
+        Privatelink,
+        pl_id,
+        lambda: step(sessions, driver_for, pl_id, cfg),
+        lambda s, pl, reason: _move(s, pl, rules.FAILED, reason),
+        resync=cfg.resync,
+        backoff=cfg.backoff,
+    )
 
 
 # -- one step ---------------------------------------------------------------

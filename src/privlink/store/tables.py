@@ -11,6 +11,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from privlink.store.base import Base, utcnow
 
 
+class Queued:
+    """Work-queue columns of a reconciled object: when its next step is due, failures
+    so far, when it last converged, and who holds the lease on it."""
+
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reconciled_at: Mapped[datetime | None] = mapped_column(default=None)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class Project(Base):
     __tablename__ = "projects"
 
@@ -93,7 +104,7 @@ class ProjectVpc(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class Privatelink(Base):
+class Privatelink(Queued, Base):
     """An inbound PrivateLink: desired principals and what the reconciler observed."""
 
     __tablename__ = "privatelinks"
@@ -111,12 +122,6 @@ class Privatelink(Base):
     incarnation: Mapped[int] = mapped_column(Integer, default=0)
     aws_service_id: Mapped[str | None] = mapped_column(String(64), default=None)
     aws_service_name: Mapped[str | None] = mapped_column(String(200), default=None)
-    # Work queue: when the next step is due, failures so far, who holds the lease.
-    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    reconciled_at: Mapped[datetime | None] = mapped_column(default=None)
-    lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
-    lease_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

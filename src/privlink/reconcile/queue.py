@@ -1,0 +1,150 @@
+"""The work queue of reconciled objects, kept in their own rows (`store.tables.Queued`).
+
+An object is due when a step was asked for or a retry is due (`next_attempt_at`),
+or when it has not been looked at for a resync interval. A step runs under a
+lease, so several processes can share one PostgreSQL; a lease held by a process
+of this host that is gone (SIGKILL) is taken over at once, others expire.
+Errors are temporary (retried with jittered exponential backoff) unless they
+are a `PrivlinkError` other than `Unavailable`: then the object goes `failed`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from privlink.domain.errors import PrivlinkError, Unavailable
+from privlink.store.base import as_utc, utcnow
+
+log = structlog.get_logger(__name__)
+LEASE = timedelta(seconds=60)
+OWNER = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+FAILED, DELETING = "failed", "deleting"
+
+Step = Callable[[], float | None]  # one step; seconds until the next one is wanted, or None
+Fail = Callable[[Session, Any, str], None]  # moves a row to `failed` with the reason
+
+
+def due(
+    sessions: sessionmaker[Session], model: Any, resync: float, *, resync_failed: bool = False
+) -> list[str]:
+    """IDs of objects whose next step is due: asked for, retried, or up for resync."""
+    now = utcnow()
+    stale = or_(
+        model.reconciled_at.is_(None),
+        model.reconciled_at <= now - timedelta(seconds=resync),
+    )
+    idle = and_(model.next_attempt_at.is_(None), stale)
+    if not resync_failed:
+        idle = and_(idle, model.state != FAILED)
+    with sessions() as s:
+        rows = s.execute(
+            select(model.id, model.lease_owner, model.lease_until).where(
+                or_(model.next_attempt_at <= now, idle)
+            )
+        ).all()
+    return [obj_id for obj_id, owner, until in rows if lease_free(owner, as_utc(until), now)]
+
+
+def lease_free(owner: str | None, until: datetime | None, now: datetime) -> bool:
+    """No lease, an expired one, or one held by a process of this host that is gone."""
+    if owner is None or until is None or until < now:
+        return True
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != OWNER.partition(":")[0] or not pid.isdigit() or owner == OWNER:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True  # killed mid-step (e.g. SIGKILL): take over at once
+    except PermissionError:
+        return False
+    return False
+
+
+def next_due(sessions: sessionmaker[Session], model: Any) -> datetime | None:
+    with sessions() as s:
+        return as_utc(s.scalar(select(func.min(model.next_attempt_at))))
+
+
+def claim(sessions: sessionmaker[Session], model: Any, obj_id: str) -> bool:
+    now = utcnow()
+    with sessions() as s, s.begin():
+        row = s.execute(
+            select(model.lease_owner, model.lease_until).where(model.id == obj_id)
+        ).first()
+        if row is None or not lease_free(row[0], as_utc(row[1]), now):
+            return False
+        held = model.lease_owner.is_(None) if row[0] is None else model.lease_owner == row[0]
+        claimed = s.execute(
+            update(model)
+            .where(model.id == obj_id, held)
+            .values(lease_owner=OWNER, lease_until=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(claimed, "rowcount", 0) == 1)
+
+
+def run(
+    sessions: sessionmaker[Session],
+    model: Any,
+    obj_id: str,
+    step: Step,
+    fail: Fail,
+    *,
+    resync: float,
+    backoff: float,
+) -> None:
+    """Claim the object, take one step, record the outcome, release the lease."""
+    if not claim(sessions, model, obj_id):
+        return
+    try:
+        requeue = step()
+    except Exception as error:
+        _record_failure(sessions, model, obj_id, error, fail, resync=resync, backoff=backoff)
+        return
+    with sessions() as s, s.begin():
+        row = s.get(model, obj_id)
+        if row is not None:
+            row.attempts, row.reconciled_at = 0, utcnow()
+            row.next_attempt_at = utcnow() + timedelta(seconds=requeue) if requeue else None
+            row.lease_owner = row.lease_until = None
+
+
+def _record_failure(
+    sessions: sessionmaker[Session],
+    model: Any,
+    obj_id: str,
+    error: Exception,
+    fail: Fail,
+    *,
+    resync: float,
+    backoff: float,
+) -> None:
+    permanent = isinstance(error, PrivlinkError) and not isinstance(error, Unavailable)
+    message = error.message if isinstance(error, PrivlinkError) else f"{type(error).__name__}"
+    with sessions() as s, s.begin():
+        row = s.get(model, obj_id)
+        if row is None:
+            return
+        row.lease_owner = row.lease_until = None
+        row.attempts += 1
+        if permanent and row.state != DELETING:
+            row.next_attempt_at = None
+            fail(s, row, message)
+            return
+        # Temporary (or a delete that must go on): retry with jittered exponential backoff.
+        delay = min(resync, backoff * 2 ** min(row.attempts, 16))
+        row.next_attempt_at = utcnow() + timedelta(seconds=delay * random.uniform(0.5, 1.0))
+        row.reason = f"retrying after: {message}"[:1000]
+        log.warning("reconcile step failed", object=obj_id, attempt=row.attempts, error=message)
