@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from privlink.commands import cloud as cloud_commands
+from privlink.commands import outbound as outbound_commands
 from privlink.commands import privatelink as privatelink_commands
 from privlink.output import fail, show
 
@@ -38,6 +39,7 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True, rich_markup_mo
 app.add_typer(db_app, name="db")
 app.add_typer(cloud_commands.app, name="cloud")
 app.add_typer(privatelink_commands.service_app, name="service")
+privatelink_commands.aws_app.add_typer(outbound_commands.app, name="outbound")
 app.command("events")(privatelink_commands.events)
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(project_app, name="project")

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     resync_interval: Annotated[float, Field(gt=0, le=86400)] = Field(
         30.0, description="Seconds between full resyncs of every object with the cloud."
     )
+    outbound_link_limit: Annotated[int, Field(ge=1, le=1000)] = Field(
+        10, description="Outbound PrivateLinks a service may have at once."
+    )
     health_check_interval: Annotated[float, Field(ge=1, le=300)] = Field(
         5.0,
         description="Seconds between TCP health checks of the nodes behind a PrivateLink "

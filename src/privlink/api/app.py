@@ -13,7 +13,15 @@ import privlink
 from privlink import demo
 from privlink.api import errors
 from privlink.api.middleware import BodyLimit, RequestContext
-from privlink.api.routes import cloud, health, privatelinks, projects, services, vpcs
+from privlink.api.routes import (
+    cloud,
+    health,
+    outbound,
+    privatelinks,
+    projects,
+    services,
+    vpcs,
+)
 from privlink.api.state import AppState
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
@@ -87,6 +95,7 @@ def create_app(
     app.include_router(services.router)
     app.include_router(vpcs.router)
     app.include_router(privatelinks.router)
+    app.include_router(outbound.router)
     app.include_router(cloud.router)
     # Outermost last: RequestContext sees every response, including 413s.
     app.add_middleware(BodyLimit)

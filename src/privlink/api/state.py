@@ -8,13 +8,13 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from privlink.cloud.contract import CloudDriver
+from privlink.cloud.contract import CloudDriver, Platform
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
+from privlink.cloud.local.platform import LocalPlatform
 from privlink.domain.errors import Unavailable
 from privlink.reconcile.runner import Runner
-from privlink.reconcile.vpcs import PLATFORM_ACCOUNT
-from privlink.services import privatelinks
+from privlink.services import outbound, privatelinks
 from privlink.settings import Settings
 
 
@@ -28,12 +28,15 @@ class AppState:
     dataplane: DataPlane | None = None
     runner: Runner | None = None
 
-    def platform(self, region: str) -> CloudDriver:
-        """The platform account's driver in a region."""
+    def platform_cloud(self) -> Platform:
+        """The platform's side of the cloud: drivers, principals, deployment networks."""
         if self.cloud is None:
             raise Unavailable("This server has no cloud driver configured")
-        self.cloud.ensure_account(PLATFORM_ACCOUNT)
-        return self.cloud.account(PLATFORM_ACCOUNT, region)
+        return LocalPlatform(self.cloud)
+
+    def platform(self, region: str) -> CloudDriver:
+        """The platform account's driver in a region."""
+        return self.platform_cloud().driver(region)
 
     def changed(self, *, endpoint_service: str | None = None) -> None:
         """Something desired changed: let the reconciler and data plane act now.
@@ -44,6 +47,7 @@ class AppState:
         if endpoint_service is not None:
             with self.sessions() as session, session.begin():
                 privatelinks.wake(session, aws_service_id=endpoint_service)
+                outbound.wake(session, endpoint_service_id=endpoint_service)
         if self.runner is not None:
             self.runner.kick()
         if self.dataplane is not None:

@@ -105,6 +105,15 @@ class Endpoint:
     ip_address_type: str = "ipv4"
 
 
+@dataclass(frozen=True)
+class ServiceListener:
+    """A listener of an endpoint service's load balancer with its targets' health."""
+
+    port: int
+    target_group: str
+    targets: tuple[TargetHealthView, ...]
+
+
 class CloudDriver(ABC):
     """One account's view of a cloud in one region, as the reconciler uses it."""
 
@@ -124,6 +133,13 @@ class CloudDriver(ABC):
 
     def probe_source(self, endpoint: Endpoint) -> str | None:
         """A source address inside the endpoint's VPC for a test connection, if there is one."""
+        return None
+
+    def service_listeners(self, service_id: str) -> list[ServiceListener] | None:
+        """Listeners and target health behind another owner's service, if this side may see them.
+
+        AWS shows a consumer nothing behind an endpoint service: None.
+        """
         return None
 
     @abstractmethod
@@ -224,3 +240,19 @@ class CloudDriver(ABC):
     @abstractmethod
     def find_by_tags(self, kind: str, tags: Tags) -> list[str]:
         """IDs/ARNs of this account's resources of `kind` carrying all of `tags`."""
+
+
+class Platform(ABC):
+    """The platform's own side of a cloud: its drivers, principals and deployment networks."""
+
+    @abstractmethod
+    def driver(self, region: str, principal: str | None = None) -> CloudDriver:
+        """The platform account's driver in a region, acting as `principal` (default: root)."""
+
+    @abstractmethod
+    def principal(self, role_name: str) -> str:
+        """The ARN of one of the platform's roles, e.g. the one a deployment acts as."""
+
+    @abstractmethod
+    def deployment_network(self, region: str, key: str, az_ids: Sequence[str]) -> str:
+        """The ID of a deployment's VPC with a subnet in each AZ ID, made if missing."""

@@ -7,6 +7,7 @@ non-zero if it fails; `validate` names the broken hop.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -22,7 +23,7 @@ privatelink_app = typer.Typer(
     help="PrivateLink of a service.", no_args_is_help=True, rich_markup_mode=None
 )
 aws_app = typer.Typer(
-    help="AWS PrivateLink (inbound: publish the service).",
+    help="AWS PrivateLink: inbound (publish the service) and outbound (reach a customer's service).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -52,34 +53,53 @@ def _base(project: str | None, service: str) -> str:
     return f"/v1/project/{project}/service/{service}/privatelink/aws"
 
 
-def _state(client: Client, base: str) -> dict[str, Any] | None:
+def _state(client: Client, base: str) -> dict[str, Any]:
+    status: dict[str, Any] = client.get(base + "/status")["privatelink"]
+    return status
+
+
+def fetch_or_none(fetch: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
     try:
-        status: dict[str, Any] = client.get(base + "/status")["privatelink"]
-        return status
+        return fetch()
     except ApiError as error:
         if error.status == 404:
             return None
         raise
 
 
-def follow(client: Client, base: str, want: str | None, timeout: float) -> dict[str, Any] | None:
-    """Print each state change until `want` (None: gone) or `failed`; exit 1 on failure."""
+def watch(
+    fetch: Callable[[], dict[str, Any]],
+    settled: Callable[[dict[str, Any] | None], bool],
+    what: str,
+    timeout: float,
+) -> dict[str, Any] | None:
+    """Print each state change until `settled` (None: gone); exit 1 on `failed`."""
     deadline = time.monotonic() + timeout
     seen = ""
     while True:
-        status = _state(client, base)
+        status = fetch_or_none(fetch)
         state = status["state"] if status else "gone"
         line = state + (f" — {status['reason']}" if status and status["reason"] else "")
         if line != seen:
             typer.echo(f"  {time.strftime('%H:%M:%S')}  {line}", err=True)
             seen = line
-        if (want is None and status is None) or (status and state == want):
+        if settled(status):
             return status
         if status and state == "failed":
-            fail(f"PrivateLink failed: {status['reason']}")
+            fail(f"{what} failed: {status['reason']}")
         if time.monotonic() > deadline:
             fail(f"Still {state} after {timeout:.0f}s; see `privlink events`")
         time.sleep(0.3)
+
+
+def follow(client: Client, base: str, want: str | None, timeout: float) -> dict[str, Any] | None:
+    """Follow the PrivateLink until `want` (None: gone) or `failed`."""
+    return watch(
+        lambda: _state(client, base),
+        lambda status: status is None if want is None else bool(status and status["state"] == want),
+        "PrivateLink",
+        timeout,
+    )
 
 
 @aws_app.command("create")
@@ -188,17 +208,19 @@ def validate(
     """Check every hop from the customers' endpoints to the nodes; exit 1 if one is broken."""
     base = _base(project, service)
     result = call(lambda c: c.get(base + "/validate", connection=connection), url)
+    print_hops(result, as_json)
+
+
+def print_hops(result: dict[str, Any], as_json: bool) -> None:
+    """Each hop with its fix, then the verdict; exit 1 if a hop is broken."""
     if as_json:
         show(result, as_json=True)
     else:
         for hop in result["hops"]:
-            mark = "ok  " if hop["ok"] else "FAIL"
-            typer.echo(f"{mark}  {hop['hop']}: {hop['detail']}")
+            typer.echo(f"{'ok  ' if hop['ok'] else 'FAIL'}  {hop['hop']}: {hop['detail']}")
             if hop["fix"]:
                 typer.echo(f"      -> {hop['fix']}")
-        typer.echo(
-            "All hops hold." if result["ok"] else f"Broken hop: {result['broken']}",
-        )
+        typer.echo("All hops hold." if result["ok"] else f"Broken hop: {result['broken']}")
     if not result["ok"]:
         raise typer.Exit(1)
 
@@ -208,6 +230,9 @@ def events(
     service: Annotated[
         str | None, typer.Option("--service", "-s", help="Only this service.")
     ] = None,
+    object_id: Annotated[
+        str | None, typer.Option("--object", help="Only this object (e.g. a link's plo… ID).")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many (newest).")] = 100,
     as_json: Json = False,
     url: Url = None,
@@ -216,7 +241,10 @@ def events(
     if not project:
         fail("Give the project with --project NAME or PRIVLINK_PROJECT")
     rows = call(
-        lambda c: c.get(f"/v1/project/{project}/events", service=service, limit=limit), url
+        lambda c: c.get(
+            f"/v1/project/{project}/events", service=service, object_id=object_id, limit=limit
+        ),
+        url,
     )["events"]
     show(
         rows,

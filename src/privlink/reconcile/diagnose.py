@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
 from privlink.domain import catalog
+from privlink.domain import outbound as out
 from privlink.domain import privatelink as rules
+from privlink.reconcile import outbound as outbound_reconciler
 from privlink.reconcile.privatelinks import TAG, DriverFor
-from privlink.store.tables import Privatelink
+from privlink.store.tables import OutboundLink, Privatelink
 
 PROBE_WAIT = 1.0  # seconds a test connection waits for a reset before calling it open
 
@@ -264,3 +266,114 @@ def probe(host: str, port: int, source: str | None) -> tuple[bool, str]:
         except OSError as error:
             return False, f"reset: {error.strerror or error}"
         return True, "open (answered)" if data else "open (closed by the server)"
+
+
+def outbound(
+    sessions: sessionmaker[Session], platform: c.Platform, link_id: str, ports: list[int]
+) -> list[Hop]:
+    """Hops from the deployment to the customer's targets: service, principal, AZs,
+    acceptance, targets (as far as the cloud shows them), a real TCP connect."""
+    with sessions() as s:
+        link = s.get(OutboundLink, link_id)
+        if link is None:
+            return [Hop("link", False, "the link is gone")]
+        name, state, reason = link.endpoint_service_name, link.state, link.reason
+        service_name = link.service.name
+        region, azs, role = out.deployment(
+            link.service.project.name, link.service.name, link.service.cloud_name
+        )
+    principal = platform.principal(role)
+    cloud = platform.driver(region, principal)
+    hops = [
+        Hop(
+            "link",
+            state == out.RUNNING,
+            state + (f": {reason}" if reason else ""),
+            "" if state == out.RUNNING else f"`privlink events --service {service_name}`",
+        )
+    ]
+    service = cloud.find_endpoint_service(name)
+    if service is None:
+        hops.append(
+            Hop(
+                "endpoint service",
+                False,
+                f"{name} does not exist in {region} (or is not Available)",
+                "the customer re-creates it; then delete this link and create a new one",
+            )
+        )
+        return hops
+    hops.append(Hop("endpoint service", True, f"{service.id} is {service.state}"))
+    allowed = "*" in service.principals or principal in service.principals
+    hops.append(
+        Hop(
+            "principal",
+            allowed,
+            f"{principal} is {'' if allowed else 'not '}allowed",
+            ""
+            if allowed
+            else f"privlink cloud endpoint-service allow {service.id} --principal {principal}",
+        )
+    )
+    shared = sorted(set(service.az_ids) & set(azs))
+    hops.append(
+        Hop(
+            "AZ overlap",
+            bool(shared),
+            f"service in {', '.join(service.az_ids) or 'no AZ'}; deployment in {', '.join(azs)}",
+            "" if shared else "put the load balancer in one of the deployment's AZ IDs",
+        )
+    )
+    found = cloud.find_by_tags("endpoint", {outbound_reconciler.TAG: link_id})
+    endpoint = cloud.describe_endpoint(found[0]) if found else None
+    accepted = endpoint is not None and endpoint.state == "available"
+    waiting = endpoint is not None and endpoint.state == "pendingAcceptance"
+    hops.append(
+        Hop(
+            "acceptance",
+            accepted,
+            f"endpoint {endpoint.id} is {endpoint.state}" if endpoint else "no endpoint yet",
+            ""
+            if accepted
+            else f"the owner accepts it: privlink cloud connections accept {service.id} "
+            f"{endpoint.id}"
+            if waiting and endpoint
+            else "",
+        )
+    )
+    listeners = cloud.service_listeners(service.id)
+    if listeners is None:
+        hops.append(Hop("targets", True, "not visible to a consumer on this cloud"))
+    else:
+        for listener in listeners:
+            healthy = [v for v in listener.targets if v.state == "healthy"]
+            detail = ", ".join(
+                f"{v.target.host}:{v.target.port} {v.state}" for v in listener.targets
+            )
+            hops.append(
+                Hop(
+                    f"targets {listener.port}",
+                    bool(healthy),
+                    f"{listener.target_group}: {detail or 'no targets registered'}",
+                    ""
+                    if healthy
+                    else "the customer's targets fail their health check: check "
+                    "that they are up and that the health-check port answers",
+                )
+            )
+        ports = ports or [listener.port for listener in listeners]
+    if not ports:
+        hops.append(Hop("connect", False, "no port to try", "give the port: --port N"))
+    if accepted and endpoint is not None:
+        host = cloud.client_host(endpoint)
+        for port in ports:
+            ok, detail = probe(host, port, cloud.probe_source(endpoint))
+            hops.append(
+                Hop(
+                    f"connect {port}",
+                    ok,
+                    f"{host}:{port} from the deployment's network: {detail}",
+                    "" if ok else "see the target hops above",
+                )
+            )
+    return hops

@@ -1,9 +1,10 @@
 """Runs reconcile steps in the background of `privlink serve`.
 
 Each pass runs one step for every object that is due, in a worker thread.
-Project VPCs keep their retry count in memory; PrivateLinks keep theirs (and a
-lease) in the database. An error only delays convergence: the object is tried
-again after a backoff that doubles up to the resync interval.
+Project VPCs keep their retry count in memory; PrivateLinks and outbound links
+keep theirs (and a lease) in the database (`reconcile.queue`). An error only
+delays convergence: the object is tried again after a backoff that doubles up
+to the resync interval.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
 from privlink.cloud.local.control import LocalCloud
+from privlink.cloud.local.platform import LocalPlatform
 from privlink.domain.cloud import HealthCheck
-from privlink.reconcile import privatelinks, vpcs
+from privlink.reconcile import outbound, privatelinks, vpcs
 from privlink.store.base import utcnow
 
 log = structlog.get_logger(__name__)
@@ -38,10 +40,12 @@ class Runner:
     ) -> None:
         self.sessions = sessions
         self.cloud = cloud
+        self.platform_cloud = LocalPlatform(cloud)
         self.resync_interval = resync_interval
         self.config = config or privatelinks.Config(
             health_check=HealthCheck(), resync=resync_interval
         )
+        self.outbound_config = outbound.Config(resync=resync_interval, backoff=self.config.backoff)
         self.on_change = on_change
         self.tick = tick
         self._kick = asyncio.Event()
@@ -63,8 +67,7 @@ class Runner:
 
     def platform(self, region: str) -> c.CloudDriver:
         """The platform account's driver in a region: where inbound resources live."""
-        self.cloud.ensure_account(vpcs.PLATFORM_ACCOUNT)
-        return self.cloud.account(vpcs.PLATFORM_ACCOUNT, region)
+        return self.platform_cloud.driver(region)
 
     async def run_once(self) -> None:
         async with self._lock:
@@ -79,6 +82,13 @@ class Runner:
             due = await asyncio.to_thread(privatelinks.due, self.sessions, self.resync_interval)
             for pl_id in due:
                 await self.run_privatelink(pl_id)
+            links = await asyncio.to_thread(outbound.due, self.sessions, self.resync_interval)
+            for link_id in links:
+                await asyncio.to_thread(
+                    outbound.run, self.sessions, self.platform_cloud, link_id, self.outbound_config
+                )
+            if links:
+                self.on_change()
 
     async def run_privatelink(self, pl_id: str) -> None:
         await asyncio.to_thread(privatelinks.run, self.sessions, self.platform, pl_id, self.config)
@@ -94,9 +104,10 @@ class Runner:
         if self._failures:
             worst = max(self._failures.values())
             delay = min(delay, self.tick * 2**worst) * random.uniform(0.5, 1.0)
-        soonest = await asyncio.to_thread(privatelinks.next_due, self.sessions)
-        if soonest is not None:
-            delay = min(delay, max((soonest - utcnow()).total_seconds(), 0.0))
+        for next_due in (privatelinks.next_due, outbound.next_due):
+            soonest = await asyncio.to_thread(next_due, self.sessions)
+            if soonest is not None:
+                delay = min(delay, max((soonest - utcnow()).total_seconds(), 0.0))
         return max(delay, 0.05)
 
     async def _loop(self) -> None:

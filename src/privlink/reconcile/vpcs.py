@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud.local.control import LocalCloud
+from privlink.cloud.local.platform import PLATFORM_ACCOUNT
 from privlink.domain import catalog
 from privlink.domain.cloud import REGIONS
 from privlink.store.tables import ProjectVpc
 
 log = structlog.get_logger(__name__)
-PLATFORM_ACCOUNT = "privlink-platform"
 TAG = "privlink:project-vpc"
 
 

@@ -193,3 +193,53 @@ class Event(Base):
     message: Mapped[str] = mapped_column(String(1000))
     actor: Mapped[str] = mapped_column(String(64), default="reconciler")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboundLink(Queued, Base):
+    """An outbound PrivateLink: the deployment's interface endpoint into a customer's service."""
+
+    __tablename__ = "outbound_links"
+    __table_args__ = (
+        UniqueConstraint("service_id", "endpoint_service_name", name="uq_outbound_links_target"),
+    )
+
+    id: Mapped[str] = mapped_column(String(14), primary_key=True)  # plo + 11 hex
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    endpoint_service_name: Mapped[str] = mapped_column(String(200))
+    # Seen at create: the customer's service ID and the AZ IDs both sides share.
+    endpoint_service_id: Mapped[str] = mapped_column(String(64), index=True)
+    az_ids: Mapped[list[str]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(24), default="creating")
+    reason: Mapped[str] = mapped_column(String(1000), default="")
+    # Bumped when the platform's endpoint vanished: a new client token re-creates it.
+    incarnation: Mapped[int] = mapped_column(Integer, default=0)
+    # What the reconciler saw of the endpoint.
+    vpc_endpoint_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    dns_name: Mapped[str] = mapped_column(String(255), default="")
+    addresses: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    service: Mapped[Service] = relationship()
+    attachments: Mapped[list[OutboundAttachment]] = relationship(
+        cascade="all, delete-orphan", order_by="OutboundAttachment.created_at"
+    )
+
+
+class OutboundAttachment(Base):
+    """A resource of the deployment that uses an outbound link (e.g. a data integration)."""
+
+    __tablename__ = "outbound_attachments"
+    __table_args__ = (
+        UniqueConstraint("link_id", "kind", "name", name="uq_outbound_attachments_name"),
+    )
+
+    id: Mapped[str] = mapped_column(String(14), primary_key=True)  # pla + 11 hex
+    link_id: Mapped[str] = mapped_column(
+        ForeignKey("outbound_links.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,7 +25,7 @@ class PrivatelinkCreate(Body):
     supported_regions: list[str] | None = Field(None, max_length=20)
 
 
-def _actor(caller: CallerDep) -> str:
+def actor(caller: CallerDep) -> str:
     return "admin" if caller.is_admin else f"token {caller.token_id}"
 
 
@@ -61,7 +61,7 @@ def create(
         service_name=service,
         principals=body.principals,
         pool=range(state.settings.port_pool[0], state.settings.port_pool[1] + 1),
-        actor=_actor(caller),
+        actor=actor(caller),
     )
     after.add_task(state.changed)  # runs once the transaction is committed
     return privatelinks.public(pl)
@@ -88,7 +88,7 @@ def update(
         project=project,
         service_name=service,
         principals=body.principals,
-        actor=_actor(caller),
+        actor=actor(caller),
     )
     after.add_task(state.changed)
     return privatelinks.public(pl)
@@ -103,7 +103,7 @@ def delete(
     after: BackgroundTasks,
     service: str = ServiceName,
 ) -> dict[str, Any]:
-    pl = privatelinks.delete(session, project=project, service_name=service, actor=_actor(caller))
+    pl = privatelinks.delete(session, project=project, service_name=service, actor=actor(caller))
     after.add_task(state.changed)
     return privatelinks.public(pl)
 

@@ -563,21 +563,47 @@ class LocalAccount(c.CloudDriver):
     def describe_target_health(self, arn: str) -> list[c.TargetHealthView]:
         with self._tx() as s:
             self._own(s, LcTargetGroup, arn, "Target group")
-            used = (
-                s.scalar(select(LcListener.arn).where(LcListener.target_group_arn == arn).limit(1))
-                is not None
+            return self._target_health(s, arn)
+
+    def _target_health(self, s: Session, arn: str) -> list[c.TargetHealthView]:
+        used = (
+            s.scalar(select(LcListener.arn).where(LcListener.target_group_arn == arn).limit(1))
+            is not None
+        )
+        rows = s.scalars(
+            select(LcTarget).where(LcTarget.target_group_arn == arn).order_by(LcTarget.id)
+        ).all()
+        return [
+            c.TargetHealthView(
+                target=c.Target(t.host, t.port),
+                state=t.state if used or t.state == "draining" else "unused",
+                reason=t.reason if used else "Target.NotInUse",
             )
-            rows = s.scalars(
-                select(LcTarget).where(LcTarget.target_group_arn == arn).order_by(LcTarget.id)
+            for t in rows
+        ]
+
+    def service_listeners(self, service_id: str) -> list[c.ServiceListener] | None:
+        # The emulator sees every account; a consumer's validator may look behind the service.
+        with self._tx() as s:
+            svc = s.get(LcEndpointService, service_id)
+            if svc is None:
+                return []
+            listeners = s.scalars(
+                select(LcListener)
+                .where(LcListener.load_balancer_arn.in_(svc.load_balancer_arns))
+                .order_by(LcListener.port)
             ).all()
-            return [
-                c.TargetHealthView(
-                    target=c.Target(t.host, t.port),
-                    state=t.state if used or t.state == "draining" else "unused",
-                    reason=t.reason if used else "Target.NotInUse",
+            result = []
+            for listener in listeners:
+                tg = s.get(LcTargetGroup, listener.target_group_arn)
+                result.append(
+                    c.ServiceListener(
+                        port=listener.port,
+                        target_group=tg.name if tg else listener.target_group_arn,
+                        targets=tuple(self._target_health(s, listener.target_group_arn)),
+                    )
                 )
-                for t in rows
-            ]
+            return result
 
     def delete_target_group(self, arn: str) -> None:
         with self._tx() as s:
