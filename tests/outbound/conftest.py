@@ -104,6 +104,7 @@ def customer_service(
     account: str = "acme",
     allow: str | None = None,
     listener_port: int = 8883,
+    wait_healthy: bool = True,
 ) -> CustomerService:
     """What the reference has the customer build: target group with a health-check override
     port, internal NLB in the given AZ IDs, TCP listener, endpoint service, allowed principal."""
@@ -143,17 +144,18 @@ def customer_service(
         json={"port": listener_port, "target_group": f"backend-{suffix}"},
     )
     # The reference: check that the listener's targets are healthy before going on.
-    wait_for(
-        lambda: (
-            [
-                t["state"]
-                for t in platform.cloud("GET", f"{base}/target-groups/backend-{suffix}/health")[
-                    "targets"
+    if wait_healthy:
+        wait_for(
+            lambda: (
+                [
+                    t["state"]
+                    for t in platform.cloud("GET", f"{base}/target-groups/backend-{suffix}/health")[
+                        "targets"
+                    ]
                 ]
-            ]
-            == ["healthy"]
+                == ["healthy"]
+            )
         )
-    )
     service = platform.cloud(
         "POST", f"{base}/endpoint-services", 201, json={"load_balancers": [f"nlb-{suffix}"]}
     )
