@@ -1,4 +1,5 @@
-"""The demo: a `demo` project whose Kafka-like service has three small built-in nodes.
+"""The demo: a `demo` project with a Kafka-like service (three small built-in nodes)
+and an MQTT deployment on a dedicated plan (for outbound PrivateLink).
 
 Each node is a real TCP server that greets a client with its own name and then
 echoes what it is sent, so a newcomer (and the tests) can see which broker a
@@ -18,6 +19,10 @@ PROJECT = "demo"
 SERVICE = "demo-kafka"
 CLOUD = "aws-eu-west-1"
 PLAN = "business-4"
+# The dedicated-plan deployment that connects out to customers' endpoint services.
+MQTT_SERVICE = "demo-mqtt"
+MQTT_PLAN = "dedicated-4"
+MQTT_NODE = ("mqtt-0", "127.0.1.4", 1883)
 # Three loopback addresses, one port: like three brokers on three hosts.
 NODES = (
     ("broker-0", "127.0.1.1", 9092),
@@ -41,7 +46,9 @@ async def _greet(name: str, reader: asyncio.StreamReader, writer: asyncio.Stream
             await writer.wait_closed()
 
 
-async def start_nodes(nodes: tuple[tuple[str, str, int], ...] = NODES) -> list[asyncio.Server]:
+async def start_nodes(
+    nodes: tuple[tuple[str, str, int], ...] = (*NODES, MQTT_NODE),
+) -> list[asyncio.Server]:
     """Start one greeting server per node; a node whose address is taken is skipped."""
     servers = []
     for name, host, port in nodes:

@@ -70,14 +70,16 @@ def _demo_banner(settings: Settings, secret: str) -> str:
         [
             "",
             "",
-            "Demo: project 'demo' with PrivateLink enabled and service 'demo-kafka', whose",
-            "three brokers answer with their names. The project's token",
+            "Demo: project 'demo' with PrivateLink enabled: service 'demo-kafka', whose",
+            "three brokers answer with their names, and 'demo-mqtt' on a dedicated plan.",
+            "The project's token",
             f"(also in {settings.data_dir / DEMO_TOKEN_FILE}):",
             "",
             f"    {secret}",
             "",
-            "Walk through publishing it to a customer VPC: README, 'Inbound PrivateLink in five",
-            "minutes'. Turn the demo off with PRIVLINK_DEMO=0.",
+            "Walk-throughs in the README: 'Inbound PrivateLink in five minutes' (publish",
+            "demo-kafka to a customer VPC) and 'Outbound PrivateLink' (connect demo-mqtt to a",
+            "customer's service). Turn the demo off with PRIVLINK_DEMO=0.",
         ]
     )
 

@@ -23,7 +23,7 @@ privatelink_app = typer.Typer(
     help="PrivateLink of a service.", no_args_is_help=True, rich_markup_mode=None
 )
 aws_app = typer.Typer(
-    help="AWS PrivateLink: inbound (publish the service) and outbound (reach a customer's service).",
+    help="AWS PrivateLink: inbound (publish the service), outbound (reach a customer's).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )

@@ -1,4 +1,7 @@
-"""First start: a `demo` project with a Kafka-like service and a token for it."""
+"""First start: a `demo` project with a Kafka-like service, an MQTT deployment, a token.
+
+Services added to the demo later are seeded on the next start of an older install.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +9,37 @@ from sqlalchemy.orm import Session
 
 from privlink import demo
 from privlink.services import registry, tenancy
+from privlink.store import services as services_store
 from privlink.store import tenancy as store
 
 
 def seed(session: Session) -> str | None:
-    """Create the demo project, service and token once; the token's secret, or None if seeded."""
-    if store.get_project(session, name=demo.PROJECT) is not None:
-        return None
-    project = tenancy.create_project(session, name=demo.PROJECT)
-    tenancy.set_privatelink(session, name=demo.PROJECT, enabled=True)
-    registry.register_service(
-        session,
-        project=project,
-        name=demo.SERVICE,
-        service_type="kafka",
-        cloud_name=demo.CLOUD,
-        plan=demo.PLAN,
-        components={"kafka": [f"{host}:{port}" for _name, host, port in demo.NODES]},
-    )
-    issued = tenancy.create_token(session, project=demo.PROJECT, description="demo project")
-    return issued.secret
+    """Create the demo project and token once, and each demo service if missing.
+
+    The token's secret when the project was made now, else None.
+    """
+    project = store.get_project(session, name=demo.PROJECT)
+    secret = None
+    if project is None:
+        project = tenancy.create_project(session, name=demo.PROJECT)
+        tenancy.set_privatelink(session, name=demo.PROJECT, enabled=True)
+        secret = tenancy.create_token(
+            session, project=demo.PROJECT, description="demo project"
+        ).secret
+    _name, mqtt_host, mqtt_port = demo.MQTT_NODE
+    services = {
+        demo.SERVICE: ("kafka", demo.PLAN, {"kafka": [f"{h}:{p}" for _n, h, p in demo.NODES]}),
+        demo.MQTT_SERVICE: ("mqtt", demo.MQTT_PLAN, {"mqtt": [f"{mqtt_host}:{mqtt_port}"]}),
+    }
+    for name, (kind, plan, components) in services.items():
+        if services_store.get_service(session, project=project, name=name) is None:
+            registry.register_service(
+                session,
+                project=project,
+                name=name,
+                service_type=kind,
+                cloud_name=demo.CLOUD,
+                plan=plan,
+                components=components,
+            )
+    return secret

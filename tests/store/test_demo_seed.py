@@ -1,0 +1,29 @@
+"""The demo seed: the project and token once, each demo service whenever it is missing."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, delete, select
+
+from privlink import demo
+from privlink.services import demo_seed
+from privlink.store.db import make_sessionmaker
+from privlink.store.tables import ApiToken, Project, Service
+
+
+def test_seeds_once_and_adds_missing_services(migrated: Engine) -> None:
+    sessions = make_sessionmaker(migrated)
+    with sessions() as session, session.begin():
+        secret = demo_seed.seed(session)
+    assert secret
+    with sessions() as session, session.begin():
+        assert demo_seed.seed(session) is None  # no second token
+        # An install seeded before demo-mqtt existed:
+        session.execute(delete(Service).where(Service.name == demo.MQTT_SERVICE))
+    with sessions() as session, session.begin():
+        assert demo_seed.seed(session) is None
+    with sessions() as session:
+        services = {s.name: s.plan for s in session.scalars(select(Service))}
+        assert services == {demo.SERVICE: demo.PLAN, demo.MQTT_SERVICE: demo.MQTT_PLAN}
+        assert len(session.scalars(select(Project)).all()) == 1
+        assert len(session.scalars(select(ApiToken)).all()) == 1
+        assert session.scalars(select(Project)).one().privatelink_enabled
