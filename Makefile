@@ -8,7 +8,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(abspath $(PY))
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test lint typecheck contracts pytest bench-cli bench-dataplane bench-inbound clean lock
+.PHONY: run test lint typecheck contracts pytest bench-cli bench-dataplane bench-inbound bench-outbound clean lock
 
 $(UV):
 	python3 -m venv $(VENV)
@@ -46,6 +46,9 @@ bench-cli: $(VENV)/.main
 
 bench-inbound: $(VENV)/.main
 	$(PY) benchmarks/inbound.py
+
+bench-outbound: $(VENV)/.main
+	$(PY) benchmarks/outbound.py
 
 lock: $(UV)
 	$(UV) lock

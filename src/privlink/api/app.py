@@ -63,7 +63,9 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         nodes = await demo.start_nodes() if settings.demo and run_dataplane else []
         if local is not None and run_dataplane:
-            state.dataplane = DataPlane(local, mode=settings.dataplane.value)
+            state.dataplane = DataPlane(
+                local, mode=settings.dataplane.value, on_provisioned=state.provisioned
+            )
             await state.dataplane.start()
             state.runner = Runner(
                 sessions,

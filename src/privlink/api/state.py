@@ -38,6 +38,13 @@ class AppState:
         """The platform account's driver in a region."""
         return self.platform_cloud().driver(region)
 
+    def provisioned(self, endpoint_ids: list[str]) -> None:
+        """The data plane made these endpoints available: links waiting on them go on."""
+        with self.sessions() as session, session.begin():
+            ours = outbound.wake_endpoints(session, endpoint_ids)
+        if ours and self.runner is not None:
+            self.runner.kick()
+
     def changed(self, *, endpoint_service: str | None = None) -> None:
         """Something desired changed: let the reconciler and data plane act now.
 

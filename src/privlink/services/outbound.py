@@ -154,6 +154,16 @@ def wake(session: Session, *, endpoint_service_id: str) -> None:
             link.next_attempt_at = utcnow()
 
 
+def wake_endpoints(session: Session, endpoint_ids: list[str]) -> bool:
+    """These endpoints just became available: step their links now. Whether any is ours."""
+    links = session.scalars(
+        select(OutboundLink).where(OutboundLink.vpc_endpoint_id.in_(endpoint_ids))
+    ).all()
+    for link in links:
+        link.next_attempt_at = utcnow()
+    return bool(links)
+
+
 def attach(
     session: Session,
     *,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 import structlog
 
@@ -52,8 +53,10 @@ class DataPlane:
         mode: str = "auto",
         sync_interval: float = 0.25,
         health_tick: float = 0.1,
+        on_provisioned: Callable[[list[str]], None] = lambda _ids: None,
     ) -> None:
         self.cloud = cloud
+        self.on_provisioned = on_provisioned
         self.requested_mode = mode
         self.mode = "userspace"
         self.sync_interval = sync_interval
@@ -139,6 +142,7 @@ class DataPlane:
         ready = [e for e in pending if (e in bound or e not in live) and e not in failed]
         if ready:
             await asyncio.to_thread(self.cloud.mark_provisioned, ready)
+            self.on_provisioned(ready)  # consumers waiting for `available` may look now
         await asyncio.to_thread(self.cloud.drop_drained)
 
     async def _sync_userspace(self, routes: list[Route]) -> tuple[set[str], set[str]]:
