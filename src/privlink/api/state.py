@@ -45,16 +45,22 @@ class AppState:
         if ours and self.runner is not None:
             self.runner.kick()
 
-    def changed(self, *, endpoint_service: str | None = None) -> None:
+    def changed(
+        self, *, endpoint_service: str | None = None, endpoints: list[str] | None = None
+    ) -> None:
         """Something desired changed: let the reconciler and data plane act now.
 
         `endpoint_service`: a customer touched endpoints of this service; if privlink
-        publishes it, its PrivateLink's next step (accepting, recording) is due now.
+        publishes it, its PrivateLink's next step (accepting, recording) is due now, and
+        so is that of the outbound links to it — only those of `endpoints` if given.
         """
         if endpoint_service is not None:
             with self.sessions() as session, session.begin():
                 privatelinks.wake(session, aws_service_id=endpoint_service)
-                outbound.wake(session, endpoint_service_id=endpoint_service)
+                if endpoints is None:
+                    outbound.wake(session, endpoint_service_id=endpoint_service)
+                else:
+                    outbound.wake_endpoints(session, endpoints)
         if self.runner is not None:
             self.runner.kick()
         if self.dataplane is not None:

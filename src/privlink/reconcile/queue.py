@@ -48,9 +48,10 @@ def due(
         idle = and_(idle, model.state != FAILED)
     with sessions() as s:
         rows = s.execute(
-            select(model.id, model.lease_owner, model.lease_until).where(
-                or_(model.next_attempt_at <= now, idle)
-            )
+            select(model.id, model.lease_owner, model.lease_until)
+            .where(or_(model.next_attempt_at <= now, idle))
+            # Asked-for steps first (oldest wish first), resyncs after.
+            .order_by(model.next_attempt_at.is_(None), model.next_attempt_at)
         ).all()
     return [obj_id for obj_id, owner, until in rows if lease_free(owner, as_utc(until), now)]
 
@@ -77,14 +78,15 @@ def next_due(sessions: sessionmaker[Session], model: Any) -> datetime | None:
         return as_utc(s.scalar(select(func.min(model.next_attempt_at))))
 
 
-def claim(sessions: sessionmaker[Session], model: Any, obj_id: str) -> bool:
+def claim(sessions: sessionmaker[Session], model: Any, obj_id: str) -> datetime | None:
+    """Take the lease; when it was taken, or None if another process holds it."""
     now = utcnow()
     with sessions() as s, s.begin():
         row = s.execute(
             select(model.lease_owner, model.lease_until).where(model.id == obj_id)
         ).first()
         if row is None or not lease_free(row[0], as_utc(row[1]), now):
-            return False
+            return None
         held = model.lease_owner.is_(None) if row[0] is None else model.lease_owner == row[0]
         claimed = s.execute(
             update(model)
@@ -92,7 +94,7 @@ def claim(sessions: sessionmaker[Session], model: Any, obj_id: str) -> bool:
             .values(lease_owner=OWNER, lease_until=now + LEASE)
             .execution_options(synchronize_session=False)
         )
-        return bool(getattr(claimed, "rowcount", 0) == 1)
+        return now if getattr(claimed, "rowcount", 0) == 1 else None
 
 
 def run(
@@ -106,7 +108,8 @@ def run(
     backoff: float,
 ) -> None:
     """Claim the object, take one step, record the outcome, release the lease."""
-    if not claim(sessions, model, obj_id):
+    claimed_at = claim(sessions, model, obj_id)
+    if claimed_at is None:
         return
     try:
         requeue = step()
@@ -117,7 +120,10 @@ def run(
         row = s.get(model, obj_id)
         if row is not None:
             row.attempts, row.reconciled_at = 0, utcnow()
-            row.next_attempt_at = utcnow() + timedelta(seconds=requeue) if requeue else None
+            woken = as_utc(row.next_attempt_at)
+            # Asked for again while this step ran (e.g. the customer accepted): keep that.
+            if woken is None or woken < claimed_at:
+                row.next_attempt_at = utcnow() + timedelta(seconds=requeue) if requeue else None
             row.lease_owner = row.lease_until = None
 
 

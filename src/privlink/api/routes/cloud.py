@@ -43,9 +43,12 @@ AccountDep = Annotated[LocalAccount, Depends(get_account)]
 Scoped = "/{account}/{region}"
 
 
-def _changed(state: StateDep, endpoint_service: str | None = None) -> None:
-    """Let the data plane (and the owner of `endpoint_service`) act now, not at the next pass."""
-    state.changed(endpoint_service=endpoint_service)
+def _changed(
+    state: StateDep, endpoint_service: str | None = None, endpoints: list[str] | None = None
+) -> None:
+    """Let the data plane (and those who watch `endpoint_service`) act now, not at the next
+    pass; `endpoints`: only these endpoints of it changed."""
+    state.changed(endpoint_service=endpoint_service, endpoints=endpoints)
 
 
 def _account(row: Any) -> dict[str, Any]:
@@ -286,7 +289,7 @@ def accept_connections(
     service_id: str, body: cs.Connections, acct: AccountDep, state: StateDep
 ) -> dict[str, Any]:
     acct.accept_endpoint_connections(service_id, body.endpoint_ids)
-    _changed(state, service_id)
+    _changed(state, service_id, body.endpoint_ids)
     return list_connections(service_id, acct)
 
 
@@ -295,7 +298,7 @@ def reject_connections(
     service_id: str, body: cs.Connections, acct: AccountDep, state: StateDep
 ) -> dict[str, Any]:
     acct.reject_endpoint_connections(service_id, body.endpoint_ids)
-    _changed(state, service_id)
+    _changed(state, service_id, body.endpoint_ids)
     return list_connections(service_id, acct)
 
 
