@@ -1,4 +1,5 @@
-"""Test infrastructure: free ports, a throw-away PostgreSQL cluster, waiting on conditions."""
+"""Test infrastructure: free ports, a throw-away PostgreSQL cluster, waiting on conditions,
+an app on a fresh store."""
 
 from __future__ import annotations
 
@@ -12,8 +13,18 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from privlink.api.app import create_app
+from privlink.services import tenancy
+from privlink.settings import DataplaneMode, Settings
+from privlink.store import migrate
+from privlink.store.db import make_engine, make_sessionmaker
 
 T = TypeVar("T")
 
@@ -143,3 +154,35 @@ def throwaway_postgres(tls: bool = False) -> Iterator[str | None]:
             capture_output=True,
         )
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@dataclass
+class App:
+    """The API of a fresh store with project `alpha` (PrivateLink enabled) and its tokens."""
+
+    client: TestClient
+    token: str  # alpha's
+    admin: str
+    engine: Engine
+
+
+@contextmanager
+def running_app(tmp_path: Path, *, run_dataplane: bool = True, **settings: Any) -> Iterator[App]:
+    """`create_app` on SQLite under tmp_path; with the reconciler and a userspace data plane
+    unless `run_dataplane` is False (then objects stay where requests put them)."""
+    config = Settings(
+        data_dir=tmp_path / "state", demo=False, dataplane=DataplaneMode.userspace, **settings
+    )
+    engine = make_engine(config.database_url)
+    migrate.upgrade(engine)
+    with make_sessionmaker(engine)() as session, session.begin():
+        tenancy.create_project(session, name="alpha")
+        tenancy.set_privatelink(session, name="alpha", enabled=True)
+        admin = tenancy.create_token(session, project=None, is_admin=True).secret
+        token = tenancy.create_token(session, project="alpha").secret
+    app = create_app(config, engine=engine, run_dataplane=run_dataplane)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield App(client=client, token=token, admin=admin, engine=engine)
+    finally:
+        engine.dispose()

@@ -14,7 +14,13 @@ from tests.support import free_port, wait_for
 
 
 class Server:
-    """`privlink serve` in a subprocess on a free loopback port, with its own data dir."""
+    """`privlink serve` in a subprocess on a free loopback port, with its own data dir.
+
+    Every started server is in `Server.started` until stopped; tests/e2e/conftest.py
+    stops what a failing test left running.
+    """
+
+    started: list[Server] = []  # shared on purpose: every server of this test run
 
     def __init__(self, data_dir: Path, **env: str) -> None:
         self.data_dir = data_dir
@@ -44,6 +50,7 @@ class Server:
             stderr=handle,
             text=True,
         )
+        Server.started.append(self)
         wait_for(self._ready, timeout=30)
         return self
 
@@ -65,4 +72,5 @@ class Server:
         self.process.send_signal(sig)
         code = self.process.wait(timeout=30)
         self.process = None
+        Server.started.remove(self)
         return code

@@ -12,13 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from privlink import demo
-from privlink.api.app import create_app
-from privlink.services import tenancy
-from privlink.settings import DataplaneMode, Settings
-from privlink.store import migrate
-from privlink.store.db import make_engine, make_sessionmaker
 from privlink.testing import LoopThread
-from tests.support import free_port, wait_for
+from tests.support import free_port, running_app, wait_for
 
 PRINCIPAL = "arn:aws:iam::{account}:root"
 
@@ -65,28 +60,12 @@ def greeting_nodes() -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def inbound(tmp_path: Path, greeting_nodes: dict[str, str]) -> Iterator[Inbound]:
-    settings = Settings(
-        data_dir=tmp_path / "state",
-        demo=False,
-        dataplane=DataplaneMode.userspace,
-        health_check_interval=1,
-        resync_interval=2,
-    )
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
-        tenancy.create_project(session, name="alpha")
-        tenancy.set_privatelink(session, name="alpha", enabled=True)
-        admin = tenancy.create_token(session, project=None, is_admin=True).secret
-        token = tenancy.create_token(session, project="alpha").secret
-    app = create_app(settings, engine=engine)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with running_app(tmp_path, health_check_interval=1, resync_interval=2) as app:
         nodes = {
             "kafka": [greeting_nodes[f"broker-{i}"] for i in range(3)],
             "schema_registry": [greeting_nodes["registry"]],
         }
-        yield Inbound(client=client, token=token, admin=admin, nodes=nodes)
-    engine.dispose()
+        yield Inbound(client=app.client, token=app.token, admin=app.admin, nodes=nodes)
 
 
 def register_in_vpc(inbound: Inbound, name: str = "kafka-1", plan: str = "business-4") -> str:

@@ -9,15 +9,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from privlink.api.app import create_app
 from privlink.cloud.local.control import LocalCloud
 from privlink.domain.cloud import HealthCheck
 from privlink.reconcile import privatelinks as reconciler
 from privlink.services import tenancy
-from privlink.settings import Settings
-from privlink.store import migrate
-from privlink.store.db import make_engine, make_sessionmaker
+from privlink.store.db import make_sessionmaker
 from privlink.store.tables import ProjectVpc, Service
+from tests.support import running_app
 
 ARN = "arn:aws:iam::123456789012:root"
 BASE = "/v1/project/alpha/service/{name}/privatelink/aws"
@@ -77,18 +75,8 @@ class Desk:
 
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[Desk]:
-    settings = Settings(data_dir=tmp_path / "state", demo=False)
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
-        tenancy.create_project(session, name="alpha")
-        tenancy.set_privatelink(session, name="alpha", enabled=True)
-        admin = tenancy.create_token(session, project=None, is_admin=True).secret
-        token = tenancy.create_token(session, project="alpha").secret
-    app = create_app(settings, engine=engine, run_dataplane=False)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield Desk(client, token, admin, engine)
-    engine.dispose()
+    with running_app(tmp_path, run_dataplane=False) as app:
+        yield Desk(app.client, app.token, app.admin, app.engine)
 
 
 class TestPrincipals:

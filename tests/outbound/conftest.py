@@ -8,15 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from privlink.api.app import create_app
-from privlink.services import tenancy
-from privlink.settings import DataplaneMode, Settings
-from privlink.store import migrate
-from privlink.store.db import make_engine, make_sessionmaker
 from tests.inbound.conftest import Inbound, greeting_nodes  # noqa: F401  (fixture)
-from tests.support import wait_for
+from tests.support import running_app, wait_for
 
 SERVICE = "mqtt-1"
 LINKS = f"/v1/project/alpha/service/{SERVICE}/privatelink/aws/outbound"
@@ -64,27 +58,11 @@ def register(platform: Platform, name: str = SERVICE, plan: str = "dedicated-4")
 
 @pytest.fixture
 def platform(tmp_path: Path, greeting_nodes: dict[str, str]) -> Iterator[Platform]:  # noqa: F811
-    settings = Settings(
-        data_dir=tmp_path / "state",
-        demo=False,
-        dataplane=DataplaneMode.userspace,
-        health_check_interval=1,
-        resync_interval=2,
-        outbound_link_limit=3,
-    )
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
-        tenancy.create_project(session, name="alpha")
-        tenancy.set_privatelink(session, name="alpha", enabled=True)
-        admin = tenancy.create_token(session, project=None, is_admin=True).secret
-        token = tenancy.create_token(session, project="alpha").secret
-    app = create_app(settings, engine=engine)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        platform = Platform(client=client, token=token, admin=admin, nodes={})
+    settings = {"health_check_interval": 1, "resync_interval": 2, "outbound_link_limit": 3}
+    with running_app(tmp_path, **settings) as app:
+        platform = Platform(client=app.client, token=app.token, admin=app.admin, nodes={})
         register(platform)
         yield platform
-    engine.dispose()
 
 
 @dataclass

@@ -6,17 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from privlink.api.app import create_app
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.platform import LocalPlatform
 from privlink.reconcile import outbound as reconciler
 from privlink.services import tenancy
-from privlink.settings import Settings
-from privlink.store import migrate
-from privlink.store.db import make_engine, make_sessionmaker
+from privlink.store.db import make_sessionmaker
 from tests.outbound.conftest import LINKS, SERVICE, Platform, customer_service, register
+from tests.support import running_app
 
 OTHER_REGION = "com.privlink.vpce.us-east-1.vpce-svc-0123456789abcdef0"
 MISSING = "com.privlink.vpce.eu-west-1.vpce-svc-0123456789abcdef0"
@@ -34,21 +31,11 @@ class Desk(Platform):
 
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[Desk]:
-    settings = Settings(data_dir=tmp_path / "state", demo=False, outbound_link_limit=2)
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
-        tenancy.create_project(session, name="alpha")
-        tenancy.set_privatelink(session, name="alpha", enabled=True)
-        admin = tenancy.create_token(session, project=None, is_admin=True).secret
-        token = tenancy.create_token(session, project="alpha").secret
-    app = create_app(settings, engine=engine, run_dataplane=False)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        desk = Desk(client=client, token=token, admin=admin, nodes={})
-        desk.engine = engine
+    with running_app(tmp_path, run_dataplane=False, outbound_link_limit=2) as app:
+        desk = Desk(client=app.client, token=app.token, admin=app.admin, nodes={})
+        desk.engine = app.engine
         register(desk)
         yield desk
-    engine.dispose()
 
 
 def links(desk: Desk) -> list[str]:

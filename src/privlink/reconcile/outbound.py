@@ -181,17 +181,8 @@ def _record(
             move(s, link, state, reason)
 
 
-def _event(s: Session, link: OutboundLink, message: str, actor: str = "reconciler") -> None:
-    events.record(
-        s,
-        project_id=link.service.project_id,
-        service_name=link.service.name,
-        kind=KIND,
-        object_id=link.id,
-        state=link.state,
-        message=message,
-        actor=actor,
-    )
+def _event(s: Session, link: OutboundLink, message: str) -> None:
+    events.record_for(s, link, KIND, message)
 
 
 def move(s: Session, link: OutboundLink, state: str, reason: str) -> None:

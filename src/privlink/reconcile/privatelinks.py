@@ -316,15 +316,7 @@ def _record(
 
 def _move(s: Session, pl: Privatelink, state: str, reason: str) -> None:
     pl.state, pl.reason = state, reason[:1000]
-    events.record(
-        s,
-        project_id=pl.service.project_id,
-        service_name=pl.service.name,
-        kind="privatelink",
-        object_id=pl.id,
-        state=state,
-        message=reason,
-    )
+    events.record_for(s, pl, "privatelink", reason)
 
 
 def _tear_down(cloud: c.CloudDriver, want: Desired) -> None:

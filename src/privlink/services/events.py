@@ -40,6 +40,28 @@ def record(
     return event
 
 
+def record_for(
+    session: Session,
+    obj: Any,
+    kind: str,
+    message: str,
+    *,
+    state: str | None = None,
+    actor: str = "reconciler",
+) -> Event:
+    """An event of an object that belongs to a service (`obj.service`): in its state by default."""
+    return record(
+        session,
+        project_id=obj.service.project_id,
+        service_name=obj.service.name,
+        kind=kind,
+        object_id=obj.id,
+        state=obj.state if state is None else state,
+        message=message,
+        actor=actor,
+    )
+
+
 def list_events(
     session: Session,
     *,

@@ -65,16 +65,7 @@ def get(session: Session, *, project: Project, service_name: str, link_id: str) 
 
 
 def _event(session: Session, link: OutboundLink, message: str, actor: str) -> None:
-    events.record(
-        session,
-        project_id=link.service.project_id,
-        service_name=link.service.name,
-        kind=KIND,
-        object_id=link.id,
-        state=link.state,
-        message=message,
-        actor=actor,
-    )
+    events.record_for(session, link, KIND, message, actor=actor)
 
 
 def create(

@@ -45,16 +45,7 @@ def get(session: Session, *, project: Project, service_name: str) -> Privatelink
 
 
 def _event(session: Session, pl: Privatelink, message: str, actor: str) -> None:
-    events.record(
-        session,
-        project_id=pl.service.project_id,
-        service_name=pl.service.name,
-        kind=KIND,
-        object_id=pl.id,
-        state=pl.state,
-        message=message,
-        actor=actor,
-    )
+    events.record_for(session, pl, KIND, message, actor=actor)
 
 
 def _due_now(pl: Privatelink) -> None:
