@@ -235,17 +235,22 @@ def _endpoint(
             )
         )
     if good:
-        host = cloud.client_host(ep)
-        for port in ports:
-            ok, detail = probe(host, port, cloud.probe_source(ep))
-            hops.append(
-                Hop(
-                    f"{plc} connect {port}",
-                    ok,
-                    f"{host}:{port} {detail}",
-                    "" if ok else "see the target and security group hops above",
-                )
-            )
+        hops += connects(cloud, ep, ports, f"{plc} ", "see the target and security group hops")
+    return hops
+
+
+def connects(
+    cloud: c.CloudDriver, endpoint: c.Endpoint, ports: list[int], prefix: str, fix: str
+) -> list[Hop]:
+    """A real TCP connection to each port of the endpoint, from inside its VPC if possible."""
+    host, source = cloud.client_host(endpoint), cloud.probe_source(endpoint)
+    where = f" from {source}" if source else ""
+    hops = []
+    for port in ports:
+        ok, detail = probe(host, port, source)
+        hops.append(
+            Hop(f"{prefix}connect {port}", ok, f"{host}:{port}{where}: {detail}", "" if ok else fix)
+        )
     return hops
 
 
@@ -365,15 +370,5 @@ def outbound(
     if not ports:
         hops.append(Hop("connect", False, "no port to try", "give the port: --port N"))
     if accepted and endpoint is not None:
-        host = cloud.client_host(endpoint)
-        for port in ports:
-            ok, detail = probe(host, port, cloud.probe_source(endpoint))
-            hops.append(
-                Hop(
-                    f"connect {port}",
-                    ok,
-                    f"{host}:{port} from the deployment's network: {detail}",
-                    "" if ok else "see the target hops above",
-                )
-            )
+        hops += connects(cloud, endpoint, ports, "", "see the target hops")
     return hops
