@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     resync_interval: Annotated[float, Field(gt=0, le=86400)] = Field(
         30.0, description="Seconds between full resyncs of every object with the cloud."
     )
+    aws_principal: str | None = Field(
+        None,
+        description="With cloud=aws: the ARN customers allow on their endpoint services "
+        "for outbound links (default: the platform account's root).",
+    )
     outbound_link_limit: Annotated[int, Field(ge=1, le=1000)] = Field(
         10, description="Outbound PrivateLinks a service may have at once."
     )

@@ -66,3 +66,13 @@ def test_kafka_brokers_get_a_unit_each_other_components_one() -> None:
     )
     assert [u.key for u in units] == ["kafka", "kafka-0", "kafka-1", "kafka-2", "schema_registry"]
     assert [len(u.targets) for u in units] == [3, 1, 1, 1, 2]
+
+
+@given(accounts, names)
+def test_an_owner_known_only_by_account_is_allowed_by_any_principal_of_it(
+    account: str, name: str
+) -> None:
+    assert rules.allows([f"arn:aws:iam::{account}:role/{name}"], account)
+    assert rules.allows(["*"], account)
+    other = str(int(account) + 1).zfill(12)[-12:]
+    assert not rules.allows([f"arn:aws:iam::{other}:role/{name}"], account)

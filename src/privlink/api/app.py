@@ -23,8 +23,10 @@ from privlink.api.routes import (
     vpcs,
 )
 from privlink.api.state import AppState
+from privlink.cloud.contract import Platform
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
+from privlink.cloud.local.platform import LocalPlatform
 from privlink.domain.cloud import HealthCheck
 from privlink.reconcile.privatelinks import Config
 from privlink.reconcile.runner import Runner
@@ -43,6 +45,15 @@ def reconcile_config(settings: Settings) -> Config:
     return Config(health_check=check, resync=settings.resync_interval)
 
 
+def platform_for(settings: Settings, local: LocalCloud | None) -> Platform:
+    """The platform's side of the configured cloud."""
+    if local is not None:
+        return LocalPlatform(local)
+    from privlink.cloud.aws import AwsPlatform  # boto3 only where AWS is used
+
+    return AwsPlatform(principal=settings.aws_principal)
+
+
 def create_app(
     settings: Settings, *, engine: Engine | None = None, run_dataplane: bool = True
 ) -> FastAPI:
@@ -56,23 +67,29 @@ def create_app(
         else None
     )
     state = AppState(
-        settings=settings, engine=engine, sessions=sessions, registry=registry, cloud=local
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        registry=registry,
+        cloud=local,
+        platform_side=platform_for(settings, local),
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         nodes = await demo.start_nodes() if settings.demo and run_dataplane else []
-        if local is not None and run_dataplane:
-            state.dataplane = DataPlane(
-                local, mode=settings.dataplane.value, on_provisioned=state.provisioned
-            )
-            await state.dataplane.start()
+        if run_dataplane:
+            if local is not None:
+                state.dataplane = DataPlane(
+                    local, mode=settings.dataplane.value, on_provisioned=state.provisioned
+                )
+                await state.dataplane.start()
             state.runner = Runner(
                 sessions,
-                local,
+                state.platform_cloud(),
                 resync_interval=settings.resync_interval,
                 config=reconcile_config(settings),
-                on_change=state.dataplane.kick,
+                on_change=state.dataplane.kick if state.dataplane else lambda: None,
             )
             state.runner.start()
         try:

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from privlink.cloud.contract import CloudDriver, Platform
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
-from privlink.cloud.local.platform import LocalPlatform
 from privlink.domain.errors import Unavailable
 from privlink.reconcile.runner import Runner
 from privlink.services import outbound, privatelinks
@@ -25,14 +24,15 @@ class AppState:
     sessions: sessionmaker[Session]
     registry: CollectorRegistry
     cloud: LocalCloud | None = None
+    platform_side: Platform | None = None
     dataplane: DataPlane | None = None
     runner: Runner | None = None
 
     def platform_cloud(self) -> Platform:
         """The platform's side of the cloud: drivers, principals, deployment networks."""
-        if self.cloud is None:
+        if self.platform_side is None:
             raise Unavailable("This server has no cloud driver configured")
-        return LocalPlatform(self.cloud)
+        return self.platform_side
 
     def platform(self, region: str) -> CloudDriver:
         """The platform account's driver in a region."""

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from privlink.domain.cloud import HealthCheck
 
 Tags = Mapping[str, str]
+DEPLOYMENT_TAG = "privlink:deployment"  # a deployment's VPC (outbound links)
+PROJECT_VPC_TAG = "privlink:project-vpc"  # a project VPC's platform network
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class EndpointService:
     principals: tuple[str, ...]
     tags: dict[str, str] = field(default_factory=dict)
     supported_ip_address_types: tuple[str, ...] = ("ipv4",)
+    # False where the cloud hides a service's principals from consumers (AWS).
+    principals_known: bool = True
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,9 @@ class CloudDriver(ABC):
         proxy_protocol_v2: bool,
         tags: Tags,
         client_token: str,
-    ) -> TargetGroup: ...
+        vpc_id: str | None = None,
+    ) -> TargetGroup:
+        """A TCP target group; `vpc_id` is where its targets are (AWS needs it)."""
 
     @abstractmethod
     def register_targets(self, arn: str, targets: Sequence[Target]) -> None: ...
@@ -256,3 +262,11 @@ class Platform(ABC):
     @abstractmethod
     def deployment_network(self, region: str, key: str, az_ids: Sequence[str]) -> str:
         """The ID of a deployment's VPC with a subnet in each AZ ID, made if missing."""
+
+    @abstractmethod
+    def project_network(self, region: str, key: str, cidr: str, az_ids: Sequence[str]) -> str:
+        """The ID of a project VPC's network with a subnet in each AZ ID, made if missing."""
+
+    @abstractmethod
+    def delete_project_network(self, region: str, key: str) -> None:
+        """Remove a project VPC's network (nothing may use it any more)."""

@@ -56,8 +56,14 @@ def connection_id(value: str) -> str:
 
 
 def allows(allowed: Iterable[str], principal: str) -> bool:
-    """Whether an endpoint owned by `principal` may connect under the `allowed` list."""
+    """Whether an endpoint owned by `principal` (an ARN, or only an account ID) may connect
+    under the `allowed` list."""
     allowed = set(allowed)
+    if principal.isdigit():
+        # The cloud names only the endpoint's account (AWS): it was allowed when it was made.
+        return "*" in allowed or any(
+            p != "*" and validation.principal_account(p) == principal for p in allowed
+        )
     account = validation.principal_account(principal) if principal != "*" else ""
     return "*" in allowed or principal in allowed or f"arn:aws:iam::{account}:root" in allowed
 

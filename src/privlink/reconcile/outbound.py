@@ -52,6 +52,7 @@ class Desired:
     deployment_azs: tuple[str, ...]
     role: str
     service_name: str
+    project: str
 
 
 def due(sessions: sessionmaker[Session], resync: float) -> list[str]:
@@ -90,6 +91,7 @@ def _read(sessions: sessionmaker[Session], link_id: str) -> Desired | None:
             deployment_azs=azs,
             role=role,
             service_name=link.endpoint_service_name,
+            project=service.project.name,
         )
 
 
@@ -105,7 +107,7 @@ def step(
     if want is None:
         return None
     cloud = platform.driver(want.region, platform.principal(want.role))
-    tags = {TAG: want.link_id}
+    tags = {TAG: want.link_id}  # what finds it again
     found = cloud.find_by_tags("endpoint", tags)
     if want.state == rules.DELETING:
         for endpoint_id in found:
@@ -120,7 +122,12 @@ def step(
     else:
         recreated = want.state in (rules.PENDING, rules.RUNNING)  # vanished: make it again
         incarnation += int(recreated)
-        endpoint = _create(cloud, platform, want, tags, token(want.link_id, incarnation))
+        created = {
+            **tags,
+            "privlink:object": f"outbound/{want.link_id}",
+            "privlink:project": want.project,
+        }
+        endpoint = _create(cloud, platform, want, created, token(want.link_id, incarnation))
     service_exists = cloud.find_endpoint_service(want.service_name) is not None
     state, reason = rules.observed(endpoint.state, endpoint.reason, service_exists)
     _record(sessions, want, endpoint, state, reason, incarnation if recreated else None)

@@ -84,6 +84,7 @@ class Desired:
     ports: dict[str, int]
     access: dict[str, bool]
     was_active: bool
+    project: str
 
 
 def _read(sessions: sessionmaker[Session], pl_id: str) -> Desired | None:
@@ -105,6 +106,7 @@ def _read(sessions: sessionmaker[Session], pl_id: str) -> Desired | None:
             ports={p.unit: p.port for p in pl.ports},
             access=rules.access(service.user_config),
             was_active=pl.aws_service_id is not None,
+            project=service.project.name,
         )
 
 
@@ -128,7 +130,12 @@ class _Builder:
 
     def __init__(self, cloud: c.CloudDriver, want: Desired) -> None:
         self.cloud, self.want = cloud, want
-        self.tags = {TAG: want.pl_id}
+        self.tags = {TAG: want.pl_id}  # what finds them again
+        self.created_tags = {
+            **self.tags,
+            "privlink:object": f"privatelink/{want.pl_id}",
+            "privlink:project": want.project,
+        }
         self.recreated: list[str] = []
 
     def token(self, kind: str, unit: str = "") -> str:
@@ -160,8 +167,9 @@ def _converge(
                 port=unit.targets[0][1],
                 health_check=cfg.health_check,
                 proxy_protocol_v2=False,
-                tags={**b.tags, UNIT_TAG: unit.key},
+                tags={**b.created_tags, UNIT_TAG: unit.key},
                 client_token=b.token("tg", unit.key),
+                vpc_id=want.platform_vpc,
             ).arn
         groups[unit.key] = arn
         healthy[unit.key] = _sync_targets(cloud, arn, unit)
@@ -169,7 +177,7 @@ def _converge(
     if lb is None:
         subnets = [sub.id for sub in cloud.vpc_subnets(want.platform_vpc)]
         lb = cloud.create_load_balancer(
-            name=f"pl-{short}", subnet_ids=subnets, tags=b.tags, client_token=b.token("nlb")
+            name=f"pl-{short}", subnet_ids=subnets, tags=b.created_tags, client_token=b.token("nlb")
         ).arn
     wanted = {want.ports[u.key]: groups[u.key] for u in want.units if want.access.get(u.component)}
     have = set()
@@ -187,7 +195,7 @@ def _converge(
         service_id = cloud.create_endpoint_service(
             load_balancer_arns=[lb],
             acceptance_required=True,
-            tags=b.tags,
+            tags=b.created_tags,
             client_token=b.token("svc"),
         ).id
     service = cloud.describe_endpoint_service(service_id)
@@ -195,11 +203,13 @@ def _converge(
     remove = [p for p in service.principals if p not in want.principals]
     if add or remove:
         cloud.modify_endpoint_service_permissions(service_id, add=add, remove=remove)
-    endpoints = _settle_endpoints(cloud, service_id, want.principals)
     reachable = any(
         healthy[u.key] for u in want.units if u.node < 0 and want.access.get(u.component)
     )
-    settling = _record(sessions, cloud, want, service, endpoints, healthy, reachable, b.recreated)
+    # The endpoint service is ready: `active` now, whatever the connections say next.
+    _record(sessions, cloud, want, service, None, healthy, reachable, b.recreated)
+    endpoints = _settle_endpoints(cloud, service_id, want.principals)
+    settling = _record(sessions, cloud, want, service, endpoints, healthy, reachable, [])
     accessible_unhealthy = any(
         not healthy[u.key] for u in want.units if want.access.get(u.component)
     )
@@ -248,12 +258,13 @@ def _record(
     cloud: c.CloudDriver,
     want: Desired,
     service: c.EndpointService,
-    endpoints: list[c.Endpoint],
+    endpoints: list[c.Endpoint] | None,
     healthy: dict[str, bool],
     reachable: bool,
     recreated: list[str],
 ) -> bool:
-    """Write what was observed; whether anything is still settling."""
+    """Write what was observed (connections too, unless `endpoints` is None); whether
+    anything is still settling."""
     settling = False
     with sessions() as s, s.begin():
         pl = s.get(Privatelink, want.pl_id)
@@ -279,6 +290,8 @@ def _record(
         for port in pl.ports:
             port.healthy = healthy.get(port.unit, False)
         by_endpoint = {conn.vpc_endpoint_id: conn for conn in pl.connections}
+        if endpoints is None:
+            by_endpoint, endpoints = {}, []  # connections are not looked at in this phase
         for ep in endpoints:
             state = rules.CONNECTION_STATES[ep.state]
             if state == "connected" and reachable:
@@ -322,14 +335,16 @@ def _move(s: Session, pl: Privatelink, state: str, reason: str) -> None:
 def _tear_down(cloud: c.CloudDriver, want: Desired) -> None:
     tags = {TAG: want.pl_id}
     for service_id in cloud.find_by_tags("endpoint-service", tags):
-        live = [
-            e.id
-            for e in cloud.describe_endpoint_connections(service_id)
-            if e.state in rules.CONNECTION_STATES
-        ]
-        if live:
+        try:
+            cloud.delete_endpoint_service(service_id)
+        except Conflict:  # live connections: reject them, then delete
+            live = [
+                e.id
+                for e in cloud.describe_endpoint_connections(service_id)
+                if e.state in rules.CONNECTION_STATES
+            ]
             cloud.reject_endpoint_connections(service_id, live)
-        cloud.delete_endpoint_service(service_id)
+            cloud.delete_endpoint_service(service_id)
     for lb in cloud.find_by_tags("load-balancer", tags):
         for listener in cloud.describe_listeners(lb):
             cloud.delete_listener(listener.arn)

@@ -18,8 +18,6 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
-from privlink.cloud.local.control import LocalCloud
-from privlink.cloud.local.platform import LocalPlatform
 from privlink.domain.cloud import HealthCheck
 from privlink.reconcile import outbound, privatelinks, vpcs
 from privlink.store.base import utcnow
@@ -31,7 +29,7 @@ class Runner:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        cloud: LocalCloud,
+        platform: c.Platform,
         *,
         resync_interval: float = 30.0,
         config: privatelinks.Config | None = None,
@@ -39,8 +37,7 @@ class Runner:
         tick: float = 0.2,
     ) -> None:
         self.sessions = sessions
-        self.cloud = cloud
-        self.platform_cloud = LocalPlatform(cloud)
+        self.platform_cloud = platform
         self.resync_interval = resync_interval
         self.config = config or privatelinks.Config(
             health_check=HealthCheck(), resync=resync_interval
@@ -73,7 +70,9 @@ class Runner:
         async with self._lock:
             for vpc_id in await asyncio.to_thread(vpcs.pending, self.sessions):
                 try:
-                    await asyncio.to_thread(vpcs.reconcile, self.sessions, self.cloud, vpc_id)
+                    await asyncio.to_thread(
+                        vpcs.reconcile, self.sessions, self.platform_cloud, vpc_id
+                    )
                     self._failures.pop(vpc_id, None)
                 except Exception as error:  # temporary until proven otherwise; retried
                     count = self._failures.get(vpc_id, 0) + 1

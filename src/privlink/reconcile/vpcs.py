@@ -1,8 +1,8 @@
 """Project VPCs: APPROVED -> ACTIVE once the platform network exists; DELETING -> DELETED.
 
-The platform network is a VPC of the platform's account in the local cloud with
-one subnet per AZ ID of the region. It is found again by its tag, so a crash
-between creating it and recording it never makes a second one.
+The platform network is a VPC of the platform's account with one subnet per AZ
+ID of the region (`Platform.project_network`). It is found again by its tag, so
+a crash between creating it and recording it never makes a second one.
 """
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from privlink.cloud.local.control import LocalCloud
-from privlink.cloud.local.platform import PLATFORM_ACCOUNT
+from privlink.cloud import contract as c
 from privlink.domain import catalog
 from privlink.domain.cloud import REGIONS
 from privlink.store.tables import ProjectVpc
 
 log = structlog.get_logger(__name__)
-TAG = "privlink:project-vpc"
 
 
 def pending(sessions: sessionmaker[Session]) -> list[str]:
@@ -28,27 +26,19 @@ def pending(sessions: sessionmaker[Session]) -> list[str]:
         )
 
 
-def reconcile(sessions: sessionmaker[Session], cloud: LocalCloud, vpc_id: str) -> None:
+def reconcile(sessions: sessionmaker[Session], platform: c.Platform, vpc_id: str) -> None:
     """One step for one project VPC."""
     with sessions() as s, s.begin():
         vpc = s.get(ProjectVpc, vpc_id)
         if vpc is None or vpc.state not in ("APPROVED", "DELETING"):
             return
-        state, cloud_name = vpc.state, vpc.cloud_name
+        state, cloud_name, cidr = vpc.state, vpc.cloud_name, vpc.network_cidr
     region = catalog.cloud_region(cloud_name)
-    cloud.ensure_account(PLATFORM_ACCOUNT)
-    platform = cloud.account(PLATFORM_ACCOUNT, region)
-    found = [v for v in platform.describe_vpcs() if v.tags.get(TAG) == vpc_id]
     if state == "APPROVED":
-        network = found[0] if found else platform.create_vpc("10.0.0.0/16", tags={TAG: vpc_id})
-        have = {sub.az_id for sub, _ in platform.describe_subnets(network.id)}
-        for az in REGIONS[region]:
-            if az not in have:
-                platform.create_subnet(network.id, az)
-        _finish(sessions, vpc_id, "ACTIVE", network.id)
+        network = platform.project_network(region, vpc_id, cidr, REGIONS[region])
+        _finish(sessions, vpc_id, "ACTIVE", network)
     else:
-        for network in found:
-            platform.delete_vpc(network.id)
+        platform.delete_project_network(region, vpc_id)
         _finish(sessions, vpc_id, "DELETED", None)
 
 

@@ -102,7 +102,8 @@ def create(
             f"No endpoint service {endpoint_service_name} in {region}; copy its name from "
             "the endpoint service's details (it must be Available)"
         )
-    rules.check_principal(target.principals, principal, target.id)
+    if target.principals_known:  # else the cloud showed it to us: we are allowed
+        rules.check_principal(target.principals, principal, target.id)
     shared = rules.check_azs(target.az_ids, azs, target.id)
     link = OutboundLink(
         id=rules.new_link_id(),

@@ -479,6 +479,7 @@ class LocalAccount(c.CloudDriver):
         tags: c.Tags | None = None,
         client_token: str | None = None,
         deregistration_delay: float = 300.0,
+        vpc_id: str | None = None,  # local targets are host:port anywhere on this host
     ) -> c.TargetGroup:
         hc = health_check or rules.HealthCheck()
         if not 1 <= port <= 65535:

@@ -8,7 +8,6 @@ from privlink.cloud import contract as c
 from privlink.cloud.local.control import LocalCloud
 
 PLATFORM_ACCOUNT = "privlink-platform"
-DEPLOYMENT_TAG = "privlink:deployment"
 
 
 class LocalPlatform(c.Platform):
@@ -28,13 +27,26 @@ class LocalPlatform(c.Platform):
     def principal(self, role_name: str) -> str:
         return f"arn:aws:iam::{self.account_id}:role/{role_name}"
 
-    def deployment_network(self, region: str, key: str, az_ids: Sequence[str]) -> str:
+    def _network(self, region: str, tag: str, key: str, az_ids: Sequence[str]) -> str:
         # Found again by its tag, so a crash between the calls never makes a second one.
         account = self.cloud.account(self.account_id, region)
-        found = [v for v in account.describe_vpcs() if v.tags.get(DEPLOYMENT_TAG) == key]
-        vpc = found[0] if found else account.create_vpc("10.0.0.0/16", tags={DEPLOYMENT_TAG: key})
+        found = [v for v in account.describe_vpcs() if v.tags.get(tag) == key]
+        vpc = found[0] if found else account.create_vpc("10.0.0.0/16", tags={tag: key})
         have = {sub.az_id for sub, _cidr in account.describe_subnets(vpc.id)}
         for az in az_ids:
             if az not in have:
                 account.create_subnet(vpc.id, az)
         return vpc.id
+
+    def deployment_network(self, region: str, key: str, az_ids: Sequence[str]) -> str:
+        return self._network(region, c.DEPLOYMENT_TAG, key, az_ids)
+
+    def project_network(self, region: str, key: str, cidr: str, az_ids: Sequence[str]) -> str:
+        # Each local VPC gets its own loopback range; the project's CIDR is informational.
+        return self._network(region, c.PROJECT_VPC_TAG, key, az_ids)
+
+    def delete_project_network(self, region: str, key: str) -> None:
+        account = self.cloud.account(self.account_id, region)
+        for vpc in account.describe_vpcs():
+            if vpc.tags.get(c.PROJECT_VPC_TAG) == key:
+                account.delete_vpc(vpc.id)
