@@ -42,7 +42,7 @@ from privlink.domain.errors import (
 
 RETRIES = botocore.config.Config(retries={"mode": "standard", "max_attempts": 5})
 NOT_FOUND = ("NotFound", "InvalidServiceName", "TargetGroupNotFound", "LoadBalancerNotFound")
-CONFLICT = ("Duplicate", "ResourceInUse", "IncorrectState", "TooMany")
+CONFLICT = ("Duplicate", "ResourceInUse", "IncorrectState", "TooMany", "Existing")
 FORBIDDEN = ("UnauthorizedOperation", "AccessDenied", "AuthFailure")
 TEMPORARY = (
     "Throttl",
@@ -70,6 +70,8 @@ def _error(operation: str, error: Exception) -> PrivlinkError:
         if any(code.startswith(n) for n in FORBIDDEN):
             return Forbidden(text)
         return InvalidInput(text)  # InvalidParameter*, InvalidPrincipal, ValidationError …
+    if isinstance(error, botocore.exceptions.ParamValidationError):
+        return InvalidInput(f"AWS {operation}: {error}")  # never sent: retrying cannot help
     return Unavailable(f"AWS {operation}: {type(error).__name__}: {error}")
 
 
@@ -92,12 +94,29 @@ def _tag_list(tags: c.Tags) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in tags.items()]
 
 
+def _tagging(tags: c.Tags) -> dict[str, Any]:
+    """ELBv2's `Tags` parameter: absent rather than empty."""
+    return {"Tags": _tag_list(tags)} if tags else {}
+
+
+def _tag_specs(resource: str, tags: c.Tags) -> dict[str, Any]:
+    """EC2's `TagSpecifications` parameter: absent rather than empty."""
+    return (
+        {"TagSpecifications": [{"ResourceType": resource, "Tags": _tag_list(tags)}]} if tags else {}
+    )
+
+
 def _tag_dict(tags: Sequence[dict[str, str]] | None) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in tags or []}
 
 
 def _filters(tags: c.Tags) -> list[dict[str, Any]]:
     return [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
+
+
+def _tagged(rows: Iterator[dict[str, Any]], tags: c.Tags) -> list[dict[str, Any]]:
+    """Rows carrying every tag; checked here too, as not every EC2 API filters by tag."""
+    return [r for r in rows if all(_tag_dict(r.get("Tags")).get(k) == v for k, v in tags.items())]
 
 
 def _unsuccessful(operation: str, answer: dict[str, Any]) -> None:
@@ -156,7 +175,9 @@ class AwsAccount(c.CloudDriver):
 
     def network(self, tag: str, key: str, cidr: str, az_ids: Sequence[str]) -> str:
         """A VPC tagged `tag=key` with one subnet per AZ ID, made if missing."""
-        vpcs = list(_pages(self.ec2, "describe_vpcs", "Vpcs", Filters=_filters({tag: key})))
+        vpcs = _tagged(
+            _pages(self.ec2, "describe_vpcs", "Vpcs", Filters=_filters({tag: key})), {tag: key}
+        )
         if vpcs:
             vpc_id = str(vpcs[0]["VpcId"])
         else:
@@ -179,7 +200,8 @@ class AwsAccount(c.CloudDriver):
         return vpc_id
 
     def delete_network(self, tag: str, key: str) -> None:
-        for vpc in _pages(self.ec2, "describe_vpcs", "Vpcs", Filters=_filters({tag: key})):
+        found = _pages(self.ec2, "describe_vpcs", "Vpcs", Filters=_filters({tag: key}))
+        for vpc in _tagged(found, {tag: key}):
             for subnet in self.vpc_subnets(vpc["VpcId"]):
                 _call(self.ec2.delete_subnet, SubnetId=subnet.id)
             _call(self.ec2.delete_vpc, VpcId=vpc["VpcId"])
@@ -229,7 +251,7 @@ class AwsAccount(c.CloudDriver):
             HealthCheckTimeoutSeconds=max(2, min(round(hc.timeout), 120)),
             HealthyThresholdCount=hc.healthy_threshold,
             UnhealthyThresholdCount=hc.unhealthy_threshold,
-            Tags=_tag_list(tags),
+            **_tagging(tags),
         )["TargetGroups"][0]
         if proxy_protocol_v2:
             _call(
@@ -291,7 +313,7 @@ class AwsAccount(c.CloudDriver):
             Scheme="internal",
             Type="network",
             IpAddressType="ipv4",
-            Tags=_tag_list(tags),
+            **_tagging(tags),
         )["LoadBalancers"][0]
         return self._lb_view(created, dict(tags))
 
@@ -359,7 +381,7 @@ class AwsAccount(c.CloudDriver):
             NetworkLoadBalancerArns=list(load_balancer_arns),
             SupportedIpAddressTypes=["ipv4"],
             ClientToken=client_token,
-            TagSpecifications=[{"ResourceType": "vpc-endpoint-service", "Tags": _tag_list(tags)}],
+            **_tag_specs("vpc-endpoint-service", tags),
         )["ServiceConfiguration"]
         return self._service_view({**created, "Tags": _tag_list(tags)}, ())
 
@@ -468,13 +490,18 @@ class AwsAccount(c.CloudDriver):
     def _endpoint_view(self, ep: dict[str, Any]) -> c.Endpoint:
         addresses: list[c.EndpointAddress] = []
         enis = ep.get("NetworkInterfaceIds", [])
-        if enis:
-            interfaces = _pages(
-                self.ec2,
-                "describe_network_interfaces",
-                "NetworkInterfaces",
-                NetworkInterfaceIds=list(enis),
-            )
+        if enis and ep.get("State") not in GONE_STATES:
+            try:
+                interfaces = list(
+                    _pages(
+                        self.ec2,
+                        "describe_network_interfaces",
+                        "NetworkInterfaces",
+                        NetworkInterfaceIds=list(enis),
+                    )
+                )
+            except NotFound:  # the interfaces go a moment before the endpoint
+                interfaces = []
             addresses = [
                 c.EndpointAddress(
                     subnet_id=eni.get("SubnetId", ""),
@@ -515,7 +542,7 @@ class AwsAccount(c.CloudDriver):
             "SubnetIds": list(subnet_ids),
             "PrivateDnsEnabled": False,
             "ClientToken": client_token,
-            "TagSpecifications": [{"ResourceType": "vpc-endpoint", "Tags": _tag_list(tags)}],
+            **_tag_specs("vpc-endpoint", tags),
         }
         if security_group_ids:
             params["SecurityGroupIds"] = list(security_group_ids)
@@ -537,16 +564,20 @@ class AwsAccount(c.CloudDriver):
     # -- adoption ---------------------------------------------------------------
     def find_by_tags(self, kind: str, tags: c.Tags) -> list[str]:
         if kind == "endpoint-service":
-            rows = _pages(
-                self.ec2,
-                "describe_vpc_endpoint_service_configurations",
-                "ServiceConfigurations",
-                Filters=_filters(tags),
+            rows = _tagged(
+                _pages(
+                    self.ec2,
+                    "describe_vpc_endpoint_service_configurations",
+                    "ServiceConfigurations",
+                    Filters=_filters(tags),
+                ),
+                tags,
             )
             return [r["ServiceId"] for r in rows if r.get("ServiceState") not in GONE_STATES]
         if kind == "endpoint":
-            rows = _pages(
-                self.ec2, "describe_vpc_endpoints", "VpcEndpoints", Filters=_filters(tags)
+            rows = _tagged(
+                _pages(self.ec2, "describe_vpc_endpoints", "VpcEndpoints", Filters=_filters(tags)),
+                tags,
             )
             return [r["VpcEndpointId"] for r in rows if r.get("State") not in GONE_STATES]
         if kind == "target-group":

@@ -20,7 +20,11 @@ _IAM_NAME = r"[A-Za-z0-9+=,.@_-]{1,64}"
 _PRINCIPAL = re.compile(rf"arn:aws:iam::(\d{{12}}):(root|user/{_IAM_NAME}|role/{_IAM_NAME})")
 _AZ_ID = re.compile(r"[a-z]{2,4}[0-9]{1,2}-az[0-9]{1,2}")
 _HEX17 = r"[0-9a-f]{17}"
-_SERVICE_NAME = re.compile(rf"com\.[a-z0-9]+\.vpce\.([a-z]{{2}}(?:-[a-z]+)+-\d)\.vpce-svc-{_HEX17}")
+# Service IDs have 17 hex digits; services made before AWS's longer IDs have 8.
+_SERVICE_ID = r"(?:[0-9a-f]{17}|[0-9a-f]{8})"
+_SERVICE_NAME = re.compile(
+    rf"com\.[a-z0-9]+\.vpce\.([a-z]{{2}}(?:-[a-z]+)+-\d)\.vpce-svc-{_SERVICE_ID}"
+)
 _RESOURCE_IDS = {
     "vpce-svc": re.compile(rf"vpce-svc-{_HEX17}"),
     "vpce": re.compile(rf"vpce-{_HEX17}"),
@@ -67,12 +71,12 @@ def az_id(value: str) -> str:
 
 
 def endpoint_service_name(value: str) -> str:
-    """`com.<provider>.vpce.<region>.vpce-svc-<17 hex>`."""
+    """`com.<provider>.vpce.<region>.vpce-svc-<17 hex>` (8 hex for older services)."""
     if _SERVICE_NAME.fullmatch(value):
         return value
     raise InvalidInput(
         f"Invalid endpoint service name {_shown(value)}; accepted: "
-        "com.<provider>.vpce.<region>.vpce-svc-<17 hex digits>, "
+        "com.<provider>.vpce.<region>.vpce-svc-<17 hex digits> (8 on older services), "
         "e.g. com.amazonaws.vpce.eu-west-1.vpce-svc-0b16e88f3b706aaf1"
     )
 

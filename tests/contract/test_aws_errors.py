@@ -1,0 +1,190 @@
+"""The AWS driver's errors: temporary ones retried, permanent ones kept with AWS's message.
+
+Errors are injected with botocore's Stubber. Stubbed calls skip botocore's own
+retries, so a Throttling here reaches the reconciler, which must retry the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+from sqlalchemy.orm import Session, sessionmaker
+
+from privlink.cloud.aws import AwsAccount, AwsPlatform
+from privlink.domain.cloud import HealthCheck
+from privlink.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
+from privlink.reconcile import outbound as reconciler
+from privlink.services import outbound, registry, tenancy
+from privlink.store import migrate
+from privlink.store.db import make_engine, make_sessionmaker
+from privlink.store.tables import OutboundLink
+from tests.contract.conftest import AZS, REGION
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsPlatform]:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield AwsPlatform(boto3.Session(region_name=REGION))
+
+
+def stubbed(driver: AwsAccount) -> Stubber:
+    stubber = Stubber(driver.ec2)
+    stubber.activate()
+    return stubber
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "raised"),
+    [
+        ("Throttling", 400, Unavailable),
+        ("RequestLimitExceeded", 400, Unavailable),
+        ("InternalError", 500, Unavailable),
+        ("ServiceUnavailable", 503, Unavailable),
+        ("InvalidParameterValue", 400, InvalidInput),
+        ("InvalidPrincipal", 400, InvalidInput),
+        ("InvalidVpcEndpointServiceId.NotFound", 400, NotFound),
+        ("ResourceInUse", 400, Conflict),
+    ],
+)
+def test_errors_map_to_temporary_or_permanent_with_the_aws_message(
+    aws: AwsPlatform, code: str, status: int, raised: type[Exception]
+) -> None:
+    driver = aws.driver(REGION)
+    stubber = stubbed(driver)
+    stubber.add_client_error(
+        "modify_vpc_endpoint_service_permissions",
+        service_error_code=code,
+        service_message=f"the words of AWS about {code}",
+        http_status_code=status,
+    )
+    with pytest.raises(raised) as error:
+        driver.modify_endpoint_service_permissions("vpce-svc-0123456789abcdef0", add=["*"])
+    assert f"{code}: the words of AWS about {code}" in str(error.value)
+
+
+def test_an_unknown_service_name_is_none_not_an_error(aws: AwsPlatform) -> None:
+    driver = aws.driver(REGION)
+    stubber = stubbed(driver)
+    stubber.add_client_error("describe_vpc_endpoint_services", "InvalidServiceName", "nope")
+    assert driver.find_endpoint_service(f"com.amazonaws.vpce.{REGION}.vpce-svc-1") is None
+
+
+# -- a link on AWS (moto) converging through a throttled step ----------------------
+def customer_service(aws: AwsPlatform) -> str:
+    """An endpoint service in every AZ ID (moto has one account: the customer is us)."""
+    driver = aws.driver(REGION)
+    vpc = aws.project_network(REGION, "customer", "10.8.0.0/24", AZS)
+    subnets = [s.id for s in driver.vpc_subnets(vpc)]
+    tg = driver.create_target_group(
+        name="app",
+        port=8883,
+        health_check=HealthCheck(interval=5, timeout=5),
+        proxy_protocol_v2=False,
+        tags={},
+        client_token="app",
+        vpc_id=vpc,
+    )
+    lb = driver.create_load_balancer(name="app", subnet_ids=subnets, tags={}, client_token="app")
+    driver.create_listener(load_balancer_arn=lb.arn, port=8883, target_group_arn=tg.arn)
+    service = driver.create_endpoint_service(
+        load_balancer_arns=[lb.arn], acceptance_required=True, tags={}, client_token="app"
+    )
+    return service.name
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    migrate.upgrade(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def new_link(sessions: sessionmaker[Session], aws: AwsPlatform, name: str, service: str) -> str:
+    with sessions() as s, s.begin():
+        project = tenancy.create_project(s, name=name)
+        tenancy.set_privatelink(s, name=name, enabled=True)
+        registry.register_service(
+            s,
+            project=project,
+            name="mqtt-1",
+            service_type="mqtt",
+            cloud_name=f"aws-{REGION}",
+            plan="dedicated-4",
+            components={"mqtt": ["10.1.0.5:1883"]},
+        )
+        link = outbound.create(
+            s,
+            project=project,
+            service_name="mqtt-1",
+            endpoint_service_name=service,
+            platform=aws,
+            limit=10,
+            actor="test",
+        )
+        return link.id
+
+
+def link(sessions: sessionmaker[Session], link_id: str) -> tuple[str, str]:
+    with sessions() as s:
+        row = s.get(OutboundLink, link_id)
+        assert row is not None
+        return row.state, row.reason
+
+
+def test_throttling_is_retried_and_the_link_converges(
+    aws: AwsPlatform, sessions: sessionmaker[Session]
+) -> None:
+    link_id = new_link(sessions, aws, "alpha", customer_service(aws))
+    stubber = stubbed(aws.driver(REGION))
+    stubber.add_client_error("describe_vpc_endpoints", "Throttling", "Rate exceeded", 400)
+    reconciler.run(sessions, aws, link_id, reconciler.Config(backoff=0.01))
+    stubber.deactivate()
+    state, reason = link(sessions, link_id)
+    assert state == "creating"
+    assert reason == "retrying after: AWS describe_vpc_endpoints: Throttling: Rate exceeded"
+    reconciler.run(sessions, aws, link_id, reconciler.Config(backoff=0.01))
+    # moto makes endpoints available at once (no acceptance step).
+    assert link(sessions, link_id) == ("running", "")
+    assert len(aws.driver(REGION).find_by_tags("endpoint", {reconciler.TAG: link_id})) == 1
+
+
+def test_a_permanent_error_fails_the_link_with_the_aws_message(
+    aws: AwsPlatform, sessions: sessionmaker[Session]
+) -> None:
+    name = customer_service(aws)
+    link_id = new_link(sessions, aws, "alpha", name)
+    driver = aws.driver(REGION)
+    vpc = aws.deployment_network(REGION, "alpha/mqtt-1", AZS)  # made: its calls are known
+    vpcs = driver.ec2.describe_vpcs(VpcIds=[vpc])
+    subnets = driver.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])
+    services = driver.ec2.describe_vpc_endpoint_services(ServiceNames=[name])
+    stubber = stubbed(driver)
+    stubber.add_response("describe_vpc_endpoints", {"VpcEndpoints": []})
+    stubber.add_response("describe_vpcs", {"Vpcs": vpcs["Vpcs"]})
+    stubber.add_response("describe_subnets", {"Subnets": subnets["Subnets"]})
+    stubber.add_response(
+        "describe_vpc_endpoint_services", {"ServiceDetails": services["ServiceDetails"]}
+    )
+    stubber.add_response("describe_subnets", {"Subnets": subnets["Subnets"]})
+    stubber.add_client_error(
+        "create_vpc_endpoint",
+        "InvalidParameter",
+        "The VPC endpoint service does not support the availability zone of the subnet",
+    )
+    reconciler.run(sessions, aws, link_id, reconciler.Config())
+    stubber.assert_no_pending_responses()
+    state, reason = link(sessions, link_id)
+    assert state == "failed"
+    assert reason == (
+        "AWS create_vpc_endpoint: InvalidParameter: The VPC endpoint service does not "
+        "support the availability zone of the subnet"
+    )
