@@ -188,3 +188,26 @@ def test_a_permanent_error_fails_the_link_with_the_aws_message(
         "AWS create_vpc_endpoint: InvalidParameter: The VPC endpoint service does not "
         "support the availability zone of the subnet"
     )
+
+
+def test_proxy_protocol_v2_and_health_check_reach_aws(aws: AwsPlatform) -> None:
+    driver = aws.driver(REGION)
+    vpc = aws.project_network(REGION, "pp", "10.9.0.0/24", AZS)
+    tg = driver.create_target_group(
+        name="pp",
+        port=5432,
+        health_check=HealthCheck(interval=5, timeout=5, healthy_threshold=2, port=8081),
+        proxy_protocol_v2=True,
+        tags={"privlink:object": "privatelink/x"},
+        client_token="pp",
+        vpc_id=vpc,
+    )
+    assert tg.proxy_protocol_v2
+    attributes = driver.elbv2.describe_target_group_attributes(TargetGroupArn=tg.arn)
+    values = {a["Key"]: a["Value"] for a in attributes["Attributes"]}
+    assert values["proxy_protocol_v2.enabled"] == "true"
+    (seen,) = driver.elbv2.describe_target_groups(TargetGroupArns=[tg.arn])["TargetGroups"]
+    assert (seen["Protocol"], seen["TargetType"], seen["VpcId"]) == ("TCP", "ip", vpc)
+    assert (seen["HealthCheckPort"], seen["HealthCheckIntervalSeconds"]) == ("8081", 5)
+    assert seen["HealthCheckTimeoutSeconds"] == 4  # below the interval, as AWS requires
+    assert seen["HealthyThresholdCount"] == 2

@@ -207,7 +207,7 @@ class AwsAccount(c.CloudDriver):
             _call(self.ec2.delete_vpc, VpcId=vpc["VpcId"])
 
     # -- target groups ------------------------------------------------------
-    def _tg_view(self, tg: dict[str, Any], tags: dict[str, str]) -> c.TargetGroup:
+    def _tg_view(self, tg: dict[str, Any], tags: dict[str, str], ppv2: bool) -> c.TargetGroup:
         port = tg.get("HealthCheckPort", "traffic-port")
         return c.TargetGroup(
             arn=tg["TargetGroupArn"],
@@ -220,7 +220,7 @@ class AwsAccount(c.CloudDriver):
                 unhealthy_threshold=int(tg.get("UnhealthyThresholdCount", 2)),
                 port=None if port == "traffic-port" else int(port),
             ),
-            proxy_protocol_v2=False,
+            proxy_protocol_v2=ppv2,
             tags=tags,
         )
 
@@ -238,6 +238,7 @@ class AwsAccount(c.CloudDriver):
         if vpc_id is None:
             raise InvalidInput("On AWS a target group needs the VPC of its targets")
         hc = health_check
+        interval = max(5, round(hc.interval))  # AWS's minimum is 5 s
         created = _call(
             self.elbv2.create_target_group,
             Name=name,
@@ -247,8 +248,9 @@ class AwsAccount(c.CloudDriver):
             TargetType="ip",
             HealthCheckProtocol="TCP",
             HealthCheckPort=str(hc.port) if hc.port else "traffic-port",
-            HealthCheckIntervalSeconds=max(5, round(hc.interval)),
-            HealthCheckTimeoutSeconds=max(2, min(round(hc.timeout), 120)),
+            HealthCheckIntervalSeconds=interval,
+            # 2-120 s, and below the interval.
+            HealthCheckTimeoutSeconds=max(2, min(round(hc.timeout), interval - 1, 120)),
             HealthyThresholdCount=hc.healthy_threshold,
             UnhealthyThresholdCount=hc.unhealthy_threshold,
             **_tagging(tags),
@@ -259,7 +261,7 @@ class AwsAccount(c.CloudDriver):
                 TargetGroupArn=created["TargetGroupArn"],
                 Attributes=[{"Key": "proxy_protocol_v2.enabled", "Value": "true"}],
             )
-        return self._tg_view(created, dict(tags))
+        return self._tg_view(created, dict(tags), proxy_protocol_v2)
 
     def register_targets(self, arn: str, targets: Sequence[c.Target]) -> None:
         _call(
