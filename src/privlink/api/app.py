@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
@@ -27,6 +28,7 @@ from privlink.cloud.contract import Platform
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
 from privlink.cloud.local.platform import LocalPlatform
+from privlink.console import app as console
 from privlink.domain.cloud import HealthCheck
 from privlink.reconcile.privatelinks import Config
 from privlink.reconcile.runner import Runner
@@ -116,6 +118,9 @@ def create_app(
     app.include_router(privatelinks.router)
     app.include_router(outbound.router)
     app.include_router(cloud.router)
+    app.include_router(console.router)
+    app.mount("/console/static", StaticFiles(directory=console.STATIC), name="console-static")
+    console.install(app)
     # Outermost last: RequestContext sees every response, including 413s.
     app.add_middleware(BodyLimit)
     app.add_middleware(RequestContext, registry=registry)

@@ -11,7 +11,7 @@ from privlink.api.deps import ProjectDep, SessionDep, StateDep
 from privlink.api.routes.services import ServiceName
 from privlink.api.schemas import Body
 from privlink.domain import catalog
-from privlink.services import privatelinks, registry, vpcs
+from privlink.services import registry, service_config, vpcs
 from privlink.services.service_view import service_public
 
 router = APIRouter(tags=["project vpcs"])
@@ -93,11 +93,7 @@ def update_service(
         vpcs.place_service(session, service=found, project_vpc_id=body.project_vpc_id)
     if body.plan is not None and body.plan != found.plan:
         found.plan = catalog.plan(body.plan)
-    if body.user_config:
-        found.user_config = catalog.merge_user_config(
-            found.service_type, found.user_config, body.user_config
-        )
-        privatelinks.desired_changed(session, found)
+    if service_config.update_user_config(session, found, body.user_config or {}):
         after.add_task(state.changed)  # runs once the transaction is committed
     return {"service": service_public(session, found)}
 

@@ -1,0 +1,31 @@
+"""How the console joins the app: its router, static files, and its two redirects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from privlink.console.routes import router, templates
+from privlink.console.session import BadForm, LoginRequired
+
+STATIC = Path(__file__).parent / "static"
+
+__all__ = ["STATIC", "install", "router"]
+
+
+def install(app: FastAPI) -> None:
+    async def to_login(_request: Request, _error: Exception) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    async def bad_form(request: Request, error: Exception) -> Response:
+        return templates.TemplateResponse(
+            request,
+            "not_found.html",
+            {"caller": None, "message": str(error)},
+            status_code=403,
+        )
+
+    app.add_exception_handler(LoginRequired, to_login)
+    app.add_exception_handler(BadForm, bad_form)

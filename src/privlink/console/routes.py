@@ -1,0 +1,492 @@
+"""The console's pages. Each reads and changes state through the service layer only.
+
+Reads use the request's transaction; every change runs in its own transaction so a
+refusal (a `PrivlinkError`) leaves nothing behind, and the page is shown again with
+the message next to the field and the user's input kept. A change that succeeds
+redirects (POST, redirect, GET) and wakes the reconciler.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from privlink.api.deps import StateDep
+from privlink.api.state import AppState
+from privlink.console import session as auth
+from privlink.console import views
+from privlink.domain import catalog
+from privlink.domain import outbound as outbound_rules
+from privlink.domain import privatelink as privatelink_rules
+from privlink.domain.errors import NotFound, PrivlinkError
+from privlink.reconcile import diagnose
+from privlink.services import (
+    events,
+    outbound,
+    privatelinks,
+    registry,
+    service_config,
+    service_view,
+    tenancy,
+)
+from privlink.store.tables import OutboundLink, Privatelink, Project, Service
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+Csrf = Annotated[str, Form(max_length=128)]
+
+
+def db(state: StateDep) -> Iterator[Session]:
+    with state.sessions() as session, session.begin():
+        yield session
+
+
+DbDep = Annotated[Session, Depends(db)]
+
+
+def _page(
+    request: Request,
+    session: Session,
+    template: str,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    caller = auth.caller(request, session)
+    token = auth.token_of(request) or ""
+    projects = [p.name for p in tenancy.list_projects(session, caller=caller)]
+    return templates.TemplateResponse(
+        request,
+        template,
+        {"caller": caller, "projects": projects, "csrf": auth.csrf_token(token), **context},
+        status_code=status,
+    )
+
+
+def _not_found(request: Request, session: Session, message: str) -> HTMLResponse:
+    return _page(request, session, "not_found.html", 404, message=message)
+
+
+def _service(
+    request: Request, session: Session, project: str, service: str
+) -> tuple[Project, Service]:
+    caller = auth.caller(request, session)
+    found = tenancy.get_project(session, caller=caller, name=project)
+    return found, registry.get_service(session, project=found, name=service)
+
+
+def _change(state: AppState, action: Callable[[Session], Any]) -> str | None:
+    """Run `action` in its own transaction; the refusal's message, or None when done."""
+    try:
+        with state.sessions() as session, session.begin():
+            action(session)
+    except PrivlinkError as error:
+        return error.message
+    state.changed()
+    return None
+
+
+def _back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# -- log in and out -------------------------------------------------------------
+@router.get("/")
+def home() -> RedirectResponse:
+    return _back("/console")
+
+
+@router.get("/login")
+def login_page(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "login.html", {"error": None, "token": ""})
+
+
+@router.post("/login")
+def login(
+    request: Request, session: DbDep, token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    try:
+        tenancy.authenticate(session, secret=token.strip() or None)
+    except PrivlinkError as error:
+        return templates.TemplateResponse(
+            request, "login.html", {"error": error.message, "token": token}, status_code=401
+        )
+    response = _back("/console")
+    response.set_cookie(
+        auth.COOKIE, token.strip(), httponly=True, samesite="strict", path="/", max_age=12 * 3600
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Csrf) -> RedirectResponse:
+    auth.check_csrf(request, csrf)
+    response = _back("/login")
+    response.delete_cookie(auth.COOKIE, path="/")
+    return response
+
+
+@router.get("/console")
+def console_home(request: Request, session: DbDep) -> Response:
+    caller = auth.caller(request, session)
+    projects = tenancy.list_projects(session, caller=caller)
+    if not projects:
+        return _page(request, session, "not_found.html", 200, message="There are no projects yet.")
+    return _back(f"/console/projects/{projects[0].name}/services")
+
+
+@router.get("/console/switch")
+def switch(project: Annotated[str, Query(max_length=63)]) -> RedirectResponse:
+    """The project switcher (a GET form): go to that project's services."""
+    return _back(f"/console/projects/{project}/services")
+
+
+# -- services -------------------------------------------------------------------
+@router.get("/console/projects/{project}/services")
+def services_page(request: Request, session: DbDep, project: str) -> HTMLResponse:
+    caller = auth.caller(request, session)
+    try:
+        found = tenancy.get_project(session, caller=caller, name=project)
+    except NotFound as error:
+        return _not_found(request, session, error.message)
+    rows = registry.list_services(session, project=found)
+    return _page(request, session, "services.html", project=found.name, services=rows)
+
+
+def _overview(
+    request: Request,
+    session: Session,
+    project: str,
+    service: str,
+    query: dict[str, str | None],
+    status: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
+    try:
+        found, row = _service(request, session, project, service)
+    except NotFound as error_:
+        return _not_found(request, session, error_.message)
+    public = service_view.service_public(session, row)
+    info, choices = views.connection_info(
+        public, query.get("component"), query.get("route"), query.get("connection")
+    )
+    access = privatelink_rules.access(row.user_config)
+    return _page(
+        request,
+        session,
+        "service.html",
+        status,
+        project=found.name,
+        service=row,
+        info=info,
+        choices=choices,
+        components=catalog.COMPONENTS[row.service_type],
+        access=access,
+        config_error=error,
+    )
+
+
+@router.get("/console/projects/{project}/services/{service}")
+def service_page(
+    request: Request,
+    session: DbDep,
+    project: str,
+    service: str,
+    component: str | None = None,
+    route: str | None = None,
+    connection: str | None = None,
+) -> HTMLResponse:
+    query = {"component": component, "route": route, "connection": connection}
+    return _overview(request, session, project, service, query)
+
+
+@router.post("/console/projects/{project}/services/{service}/config")
+async def save_config(
+    request: Request, state: StateDep, session: DbDep, project: str, service: str
+) -> Response:
+    form = await request.form()
+    auth.check_csrf(request, str(form.get("csrf", "")))
+    _found, row = _service(request, session, project, service)
+    wanted = {
+        component: form.get(f"access.{component}") == "on"
+        for component in catalog.COMPONENTS[row.service_type]
+    }
+
+    def action(s: Session) -> None:
+        target = s.get(Service, row.id)
+        assert target is not None
+        service_config.update_user_config(s, target, {"privatelink_access": wanted})
+
+    error = _change(state, action)
+    if error is not None:
+        return _overview(request, session, project, service, {}, 400, error)
+    return _back(f"/console/projects/{project}/services/{service}?saved=1")
+
+
+# -- the Network page -------------------------------------------------------------
+def _network(
+    request: Request,
+    session: Session,
+    state: AppState,
+    project: str,
+    service: str,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    open_dialog: str | None = None,
+    validate: str | None = None,
+) -> HTMLResponse:
+    try:
+        found, row = _service(request, session, project, service)
+    except NotFound as error:
+        return _not_found(request, session, error.message)
+    pl = privatelinks.find(session, row)
+    links = outbound.list_links(session, project=found, service_name=row.name)
+    history = events.list_events(session, project=found, service=row.name, limit=200)
+    hops = None
+    if validate == "inbound" and pl is not None:
+        hops = diagnose.report(diagnose.inbound(state.sessions, state.platform, pl.id, None))
+    elif validate and any(link.id == validate for link in links):
+        hops = diagnose.report(
+            diagnose.outbound(state.sessions, state.platform_cloud(), validate, [])
+        )
+    try:
+        facts = outbound.info(row, state.platform_cloud())
+    except PrivlinkError:
+        facts = None
+    states = json.dumps(_states(pl, links), separators=(",", ":"))
+    return _page(
+        request,
+        session,
+        "network.html",
+        status,
+        project=found.name,
+        service=row,
+        pl=pl,
+        links=links,
+        deletable=outbound_rules.DELETABLE,
+        facts=facts,
+        history=[events.event_public(e) for e in reversed(history)],
+        errors=errors or {},
+        values=values or {},
+        open_dialog=open_dialog,
+        validate=validate,
+        hops=hops,
+        states_json=states,
+    )
+
+
+def _network_url(project: str, service: str) -> str:
+    return f"/console/projects/{project}/services/{service}/network"
+
+
+@router.get("/console/projects/{project}/services/{service}/network")
+def network_page(
+    request: Request,
+    session: DbDep,
+    state: StateDep,
+    project: str,
+    service: str,
+    validate: str | None = None,
+) -> HTMLResponse:
+    return _network(request, session, state, project, service, validate=validate)
+
+
+@router.get("/console/projects/{project}/services/{service}/network/states")
+def network_states(request: Request, session: DbDep, project: str, service: str) -> Response:
+    """What the badges show, for the page to poll."""
+    try:
+        found, row = _service(request, session, project, service)
+    except NotFound as error:
+        return JSONResponse({"message": error.message}, status_code=404)
+    pl = privatelinks.find(session, row)
+    links = outbound.list_links(session, project=found, service_name=row.name)
+    return JSONResponse(_states(pl, links))
+
+
+def _states(pl: Privatelink | None, links: list[OutboundLink]) -> dict[str, Any]:
+    """What the page shows that the reconciler changes: the page reloads when it differs."""
+    return {
+        "inbound": pl.state if pl else None,
+        "service": pl.aws_service_id if pl else None,
+        "connections": [[c.id, c.state] for c in pl.connections] if pl else [],
+        "links": [[link.id, link.state, link.reason] for link in links],
+    }
+
+
+def _principals(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _actor(request: Request, session: Session) -> str:
+    caller = auth.caller(request, session)
+    return "admin (console)" if caller.is_admin else f"token {caller.token_id} (console)"
+
+
+@router.post("/console/projects/{project}/services/{service}/privatelink")
+def create_privatelink(
+    request: Request,
+    session: DbDep,
+    state: StateDep,
+    project: str,
+    service: str,
+    csrf: Csrf,
+    principals: Annotated[str, Form(max_length=20000)] = "",
+) -> Response:
+    auth.check_csrf(request, csrf)
+    found, _row = _service(request, session, project, service)
+    actor = _actor(request, session)
+    pool = range(state.settings.port_pool[0], state.settings.port_pool[1] + 1)
+    error = _change(
+        state,
+        lambda s: privatelinks.create(
+            s,
+            project=s.merge(found),
+            service_name=service,
+            principals=_principals(principals) or None,
+            pool=pool,
+            actor=actor,
+        ),
+    )
+    if error is not None:
+        return _network(
+            request,
+            session,
+            state,
+            project,
+            service,
+            status=400,
+            errors={"principals": error},
+            values={"principals": principals},
+            open_dialog="create-privatelink",
+        )
+    return _back(_network_url(project, service))
+
+
+@router.post("/console/projects/{project}/services/{service}/privatelink/principals")
+def edit_principals(
+    request: Request,
+    session: DbDep,
+    state: StateDep,
+    project: str,
+    service: str,
+    csrf: Csrf,
+    principals: Annotated[str, Form(max_length=20000)] = "",
+) -> Response:
+    auth.check_csrf(request, csrf)
+    found, _row = _service(request, session, project, service)
+    actor = _actor(request, session)
+    error = _change(
+        state,
+        lambda s: privatelinks.update(
+            s,
+            project=s.merge(found),
+            service_name=service,
+            principals=_principals(principals) or None,
+            actor=actor,
+        ),
+    )
+    if error is not None:
+        return _network(
+            request,
+            session,
+            state,
+            project,
+            service,
+            status=400,
+            errors={"edit": error},
+            values={"edit": principals},
+            open_dialog="edit-principals",
+        )
+    return _back(_network_url(project, service))
+
+
+@router.post("/console/projects/{project}/services/{service}/privatelink/delete")
+def delete_privatelink(
+    request: Request, session: DbDep, state: StateDep, project: str, service: str, csrf: Csrf
+) -> Response:
+    auth.check_csrf(request, csrf)
+    found, _row = _service(request, session, project, service)
+    actor = _actor(request, session)
+    error = _change(
+        state,
+        lambda s: privatelinks.delete(s, project=s.merge(found), service_name=service, actor=actor),
+    )
+    if error is not None:
+        return _network(
+            request, session, state, project, service, status=409, errors={"inbound": error}
+        )
+    return _back(_network_url(project, service))
+
+
+@router.post("/console/projects/{project}/services/{service}/outbound")
+def create_link(
+    request: Request,
+    session: DbDep,
+    state: StateDep,
+    project: str,
+    service: str,
+    csrf: Csrf,
+    service_name: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    auth.check_csrf(request, csrf)
+    found, _row = _service(request, session, project, service)
+    actor = _actor(request, session)
+    error = _change(
+        state,
+        lambda s: outbound.create(
+            s,
+            project=s.merge(found),
+            service_name=service,
+            endpoint_service_name=service_name.strip(),
+            platform=state.platform_cloud(),
+            limit=state.settings.outbound_link_limit,
+            actor=actor,
+        ),
+    )
+    if error is not None:
+        return _network(
+            request,
+            session,
+            state,
+            project,
+            service,
+            status=400,
+            errors={"service_name": error},
+            values={"service_name": service_name},
+            open_dialog="create-link",
+        )
+    return _back(_network_url(project, service))
+
+
+@router.post("/console/projects/{project}/services/{service}/outbound/{link_id}/delete")
+def delete_link(
+    request: Request,
+    session: DbDep,
+    state: StateDep,
+    project: str,
+    service: str,
+    link_id: str,
+    csrf: Csrf,
+) -> Response:
+    auth.check_csrf(request, csrf)
+    found, _row = _service(request, session, project, service)
+    actor = _actor(request, session)
+    error = _change(
+        state,
+        lambda s: outbound.delete(
+            s, project=s.merge(found), service_name=service, link_id=link_id, actor=actor
+        ),
+    )
+    if error is not None:
+        return _network(
+            request, session, state, project, service, status=409, errors={link_id: error}
+        )
+    return _back(_network_url(project, service))

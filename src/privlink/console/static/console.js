@@ -1,0 +1,29 @@
+// Copy buttons, dialogs, and badges that follow the reconciler by polling.
+document.addEventListener("click", (event) => {
+  const copy = event.target.closest("[data-copy]");
+  if (copy) {
+    const text = document.getElementById(copy.dataset.copy).textContent.trim();
+    navigator.clipboard?.writeText(text).catch(() => {});
+    copy.textContent = "Copied";
+    setTimeout(() => (copy.textContent = copy.dataset.label || "Copy"), 1500);
+  }
+  const opener = event.target.closest("[data-open]");
+  if (opener) document.getElementById(opener.dataset.open).showModal();
+  const closer = event.target.closest("[data-close]");
+  if (closer) closer.closest("dialog").close();
+});
+
+document.querySelectorAll("dialog[data-open-now]").forEach((d) => d.showModal());
+
+const poll = document.querySelector("[data-poll]");
+if (poll) {
+  const seen = poll.dataset.state;
+  setInterval(async () => {
+    if (document.querySelector("dialog[open]")) return; // never lose what is being typed
+    try {
+      const response = await fetch(poll.dataset.poll, { credentials: "same-origin" });
+      if (!response.ok) return;
+      if (JSON.stringify(await response.json()) !== seen) location.reload();
+    } catch (_) { /* offline for a moment: try again */ }
+  }, 1000);
+}
