@@ -44,7 +44,8 @@ def _banner(settings: Settings, admin_secret: str | None) -> str:
     token_file = settings.data_dir / TOKEN_FILE
     lines = [
         f"privlink is serving on {url} (cloud: {settings.cloud}, database: "
-        f"{settings.database_url.split('@')[-1]})"
+        f"{settings.database_url.split('@')[-1]})",
+        f"Web console: {url}/ (log in with an API token)",
     ]
     if admin_secret:
         lines += [

@@ -27,3 +27,13 @@ if (poll) {
     } catch (_) { /* offline for a moment: try again */ }
   }, 1000);
 }
+
+// Loading state: a form being sent says so and cannot be sent twice.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.method.toLowerCase() !== "post") return;
+  const button = form.querySelector("button[type=submit]");
+  if (button) {
+    setTimeout(() => { button.disabled = true; button.textContent = "Working…"; }, 0);
+  }
+});

@@ -1,0 +1,387 @@
+"""Both reference flows through the console in Chromium; the customer uses `privlink cloud`."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.console.conftest import cli, log_in, project_with_token, shot
+from tests.e2e.server import Server
+from tests.inbound.conftest import greeting
+from tests.support import free_port, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def cloud(*args: str, account: str = "acme") -> dict:  # type: ignore[type-arg]
+    result: dict = cli("cloud", *args, "--account", account)  # type: ignore[type-arg]
+    return result
+
+
+def test_inbound_reference_in_the_console(page: Page, server: Server) -> None:
+    from privlink import demo
+    from privlink.testing import LoopThread
+
+    nodes = tuple((f"broker-{i}", "127.0.0.1", free_port()) for i in range(2))
+    loop = LoopThread()
+    servers = loop.run(demo.start_nodes(nodes))
+    try:
+        token = project_with_token("shop")
+        cli(
+            "admin",
+            "service",
+            "register",
+            "kafka-1",
+            "--project",
+            "shop",
+            "--type",
+            "kafka",
+            "--cloud",
+            "aws-eu-west-1",
+            "--plan",
+            "business-4",
+            *[a for _n, h, p in nodes for a in ("--node", f"kafka={h}:{p}")],
+        )
+        cli(
+            "admin",
+            "service",
+            "register",
+            "pg-1",
+            "--project",
+            "shop",
+            "--type",
+            "pg",
+            "--cloud",
+            "aws-eu-west-1",
+            "--plan",
+            "business-4",
+            "--node",
+            "pg=127.0.0.1:5432",
+        )
+        log_in(page, server, token)
+        expect(page.get_by_role("heading", name="Services of shop")).to_be_visible()
+        expect(page.get_by_role("link", name="kafka-1")).to_be_visible()
+        shot(page, "services")
+
+        # Outside a project VPC the create is refused with the API's message.
+        page.get_by_role("link", name="kafka-1").click()
+        page.get_by_role("link", name="Network").click()
+        expect(page.get_by_text("No PrivateLink yet")).to_be_visible()
+        page.get_by_role("button", name="Create PrivateLink").click()
+        principals = page.get_by_label("Principals (one ARN per line)")
+        principals.fill("arn:aws:iam::12345:root")
+        page.get_by_role("button", name="Create", exact=True).click()
+        expect(page.get_by_role("alert")).to_contain_text("Invalid principal")
+        expect(page.get_by_label("Principals (one ARN per line)")).to_have_value(
+            "arn:aws:iam::12345:root"
+        )
+        shot(page, "create-privatelink-error")
+
+        # The platform puts the service into a project VPC (through the API, as avn would).
+        import httpx
+
+        headers = {"Authorization": f"aivenv1 {token}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as api:
+            vpc = api.post(
+                "/v1/project/shop/vpcs",
+                json={"cloud_name": "aws-eu-west-1", "network_cidr": "10.0.0.0/24"},
+            ).json()["project_vpc_id"]
+            wait_for(lambda: api.get(f"/v1/project/shop/vpcs/{vpc}").json()["state"] == "ACTIVE")
+            api.put("/v1/project/shop/service/kafka-1", json={"project_vpc_id": vpc})
+
+        customer = cli("cloud", "account", "create", "acme")
+        cvpc = cloud("vpc", "create")["id"]
+        subnet = cloud("subnet", "create", "--vpc", cvpc, "--az", "euw1-az1")["id"]
+        group = cloud("security-group", "create", "--vpc", cvpc, "--name", "kafka")["id"]
+        cli(
+            "cloud",
+            "security-group",
+            "allow",
+            group,
+            "--ports",
+            "10000-31000",
+            "--cidr",
+            "127.0.0.0/8",
+            "--account",
+            "acme",
+            as_json=False,
+        )
+
+        # The dialog is still open with the refused text: correct it and create again.
+        page.get_by_label("Principals (one ARN per line)").fill(customer["principal"])
+        page.get_by_role("button", name="Create", exact=True).click()
+        expect(page.locator("#inbound-state")).to_have_text("active")
+        service_name = page.locator("#aws-service-name").inner_text()
+        assert re.fullmatch(r"com\.privlink\.vpce\.eu-west-1\.vpce-svc-[0-9a-f]{17}", service_name)
+        expect(page.get_by_role("button", name="Copy AWS service name")).to_be_visible()
+        shot(page, "network-inbound-active")
+
+        # The customer's endpoint appears as a connection by itself (the page polls).
+        endpoint = cloud(
+            "endpoint",
+            "create",
+            "--vpc",
+            cvpc,
+            "--subnet",
+            subnet,
+            "--security-group",
+            group,
+            "--service-name",
+            service_name,
+        )
+        connections = page.get_by_role("table", name="Connections")
+        expect(connections).to_contain_text(endpoint["id"])
+
+        # Advanced configuration: access for kafka, saved with one button.
+        page.get_by_role("link", name="Overview").click()
+        page.get_by_label("privatelink_access.kafka", exact=True).check()
+        page.get_by_role("button", name="Save configuration").click()
+        expect(page.get_by_role("status")).to_have_text("Saved.")
+        page.get_by_role("link", name="Network").click()
+        expect(connections).to_contain_text("active")
+
+        # Connection information through the endpoint, and bytes behind it.
+        page.get_by_role("link", name="Overview").click()
+        page.get_by_label("Access route").select_option("privatelink")
+        host = page.locator("#info-host").inner_text()
+        port = int(page.locator("#info-port").inner_text())
+        assert host == endpoint["addresses"][0]["address"]
+        assert page.locator("#info-uri").inner_text().startswith(f"kcat -b {host}:{port}")
+        assert greeting(host, port) in {"broker-0", "broker-1"}
+        shot(page, "service-connection-information")
+
+        # Edit principals: a bad one is refused in place; then a second principal is kept.
+        page.get_by_role("link", name="Network").click()
+        page.get_by_role("button", name="Edit principals").click()
+        editor = page.get_by_label("Principals (one ARN per line)").last
+        editor.fill(f"{customer['principal']}\nnot-an-arn")
+        page.get_by_role("button", name="Save principals").click()
+        expect(page.get_by_role("alert")).to_contain_text("Invalid principal")
+        expect(page.locator("#edit-principals-text")).to_have_value(
+            f"{customer['principal']}\nnot-an-arn"
+        )
+        page.locator("#edit-principals-text").fill(
+            f"{customer['principal']}\narn:aws:iam::123456789012:role/ci"
+        )
+        page.get_by_role("button", name="Save principals").click()
+        expect(page.get_by_text("arn:aws:iam::123456789012:role/ci", exact=True)).to_be_visible()
+
+        page.get_by_role("link", name="Validate").first.click()
+        expect(page.get_by_role("region", name="Validation result")).to_contain_text(
+            "All hops hold."
+        )
+        history = page.get_by_role("table", name="Status history")
+        expect(history).to_contain_text("active")
+        shot(page, "network-validate-history")
+
+        page.get_by_role("button", name="Delete PrivateLink").click()
+        page.get_by_role("button", name="Confirm").click()
+        expect(page.get_by_text("No PrivateLink yet")).to_be_visible()
+    finally:
+        loop.run(demo.stop_nodes(servers))
+        loop.close()
+
+
+def test_outbound_reference_in_the_console(page: Page, server: Server) -> None:
+    token = project_with_token("iot")
+    cli(
+        "admin",
+        "service",
+        "register",
+        "mqtt-1",
+        "--project",
+        "iot",
+        "--type",
+        "mqtt",
+        "--cloud",
+        "aws-eu-west-1",
+        "--plan",
+        "dedicated-4",
+        "--node",
+        "mqtt=127.0.0.1:1883",
+    )
+    log_in(page, server, token)
+    page.get_by_role("link", name="mqtt-1").click()
+    page.get_by_role("link", name="Network").click()
+    page.get_by_role("button", name="+PrivateLink").click()
+    dialog = page.get_by_role("dialog", name="Create outbound PrivateLink")
+    expect(dialog).to_be_visible()
+    azs = page.locator("#facts-azs").inner_text().split(", ")
+    principal = page.locator("#facts-principal").inner_text()
+    assert page.locator("#facts-region").inner_text() == "eu-west-1"
+    assert principal.endswith(":role/privlink-iot-mqtt-1")
+    shot(page, "outbound-dialog")
+
+    # Bad input: the message next to the field, the text kept.
+    page.get_by_label("Endpoint service name").fill("vpce-svc-nope")
+    dialog.get_by_role("button", name="Create PrivateLink").click()
+    expect(page.get_by_role("alert")).to_contain_text("Invalid endpoint service name")
+    expect(page.get_by_label("Endpoint service name")).to_have_value("vpce-svc-nope")
+
+    # The customer's side, as the reference has it, with `privlink cloud`.
+    backend = free_port()
+    from privlink import demo
+    from privlink.testing import LoopThread
+
+    loop = LoopThread()
+    servers = loop.run(demo.start_nodes((("customer-app", "127.0.0.1", backend),)))
+    try:
+        cli("cloud", "account", "create", "globex")
+        cvpc = cloud("vpc", "create", account="globex")["id"]
+        subnets = [
+            cloud("subnet", "create", "--vpc", cvpc, "--az", az, account="globex")["id"]
+            for az in azs
+        ]
+        cloud(
+            "target-group",
+            "create",
+            "--name",
+            "app",
+            "--port",
+            str(backend),
+            "--health-port",
+            str(backend),
+            "--interval",
+            "1",
+            "--healthy-threshold",
+            "2",
+            account="globex",
+        )
+        cli(
+            "cloud",
+            "target-group",
+            "register",
+            "app",
+            f"127.0.0.1:{backend}",
+            "--account",
+            "globex",
+            as_json=False,
+        )
+        cloud(
+            "nlb",
+            "create",
+            "--name",
+            "app",
+            *[a for s in subnets for a in ("--subnet", s)],
+            account="globex",
+        )
+        cloud(
+            "listener",
+            "create",
+            "--nlb",
+            "app",
+            "--port",
+            "8883",
+            "--target-group",
+            "app",
+            account="globex",
+        )
+        service = cloud("endpoint-service", "create", "--nlb", "app", account="globex")
+        cloud("endpoint-service", "allow", service["id"], principal, account="globex")
+
+        page.get_by_label("Endpoint service name").fill(service["name"])
+        dialog.get_by_role("button", name="Create PrivateLink").click()
+        links = page.get_by_role("table", name="Outbound links")
+        expect(links).to_contain_text("pending-acceptance")
+        link_id = re.search(r"plo[0-9a-f]{11}", links.inner_text()).group(0)  # type: ignore[union-attr]
+        expect(page.get_by_role("button", name=f"Delete {link_id}")).to_be_disabled()
+        shot(page, "outbound-pending")
+
+        (request,) = cli("cloud", "connections", "list", service["id"], "--account", "globex")
+        cli("cloud", "connections", "accept", service["id"], request["id"], "--account", "globex")
+        expect(links).to_contain_text("running")
+        expect(page.get_by_role("button", name=f"Delete {link_id}")).to_be_enabled()
+        page.get_by_role("link", name=f"Validate {link_id}").click()
+        expect(page.get_by_role("region", name="Validation result")).to_contain_text(
+            "All hops hold."
+        )
+        shot(page, "outbound-running")
+        page.get_by_role("button", name=f"Delete {link_id}").click()
+        page.get_by_role("dialog", name=f"Delete link {link_id}?").get_by_role(
+            "button", name="Confirm"
+        ).click()
+        expect(page.get_by_text("No outbound links.")).to_be_visible()
+        expect(page.get_by_role("table", name="Status history")).to_contain_text("deleted")
+    finally:
+        loop.run(demo.stop_nodes(servers))
+        loop.close()
+
+
+def test_a_project_session_sees_no_other_project(page: Page, server: Server) -> None:
+    mine = project_with_token("alpha")
+    project_with_token("beta")
+    cli(
+        "admin",
+        "service",
+        "register",
+        "secret-db",
+        "--project",
+        "beta",
+        "--type",
+        "pg",
+        "--cloud",
+        "aws-eu-west-1",
+        "--plan",
+        "business-4",
+        "--node",
+        "pg=127.0.0.1:5432",
+    )
+    log_in(page, server, mine)
+    expect(page.get_by_text("No services in this project yet")).to_be_visible()
+    for path in (
+        "/console/projects/beta/services",
+        "/console/projects/beta/services/secret-db",
+        "/console/projects/beta/services/secret-db/network",
+    ):
+        response = page.goto(server.url + path)
+        assert response is not None
+        assert response.status == 404
+        expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    assert page.get_by_label("Project").locator("option").all_inner_texts() == ["alpha"]
+
+
+def test_a_bad_token_is_refused_next_to_the_field(page: Page, server: Server) -> None:
+    page.goto(f"{server.url}/console/projects/alpha/services")
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.get_by_label("API token").fill("plk_nope")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_label("API token")).to_have_value("plk_nope")
+    shot(page, "login-error")
+
+
+def test_pages_fit_a_narrow_screen(browser: Browser, server: Server) -> None:
+    token = project_with_token("mobile")
+    cli(
+        "admin",
+        "service",
+        "register",
+        "mqtt-1",
+        "--project",
+        "mobile",
+        "--type",
+        "mqtt",
+        "--cloud",
+        "aws-eu-west-1",
+        "--plan",
+        "dedicated-4",
+        "--node",
+        "mqtt=127.0.0.1:1883",
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        log_in(page, server, token)
+        for path, name in (
+            ("", "services"),
+            ("/mqtt-1", "overview"),
+            ("/mqtt-1/network", "network"),
+        ):
+            page.goto(f"{server.url}/console/projects/mobile/services{path}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{name} is {width}px wide on a 390px screen"
+            shot(page, f"narrow-{name}")
+    finally:
+        context.close()
