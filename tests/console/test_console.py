@@ -72,6 +72,9 @@ def test_inbound_reference_in_the_console(page: Page, server: Server) -> None:
         page.get_by_role("button", name="Create PrivateLink").click()
         principals = page.get_by_label("Principals (one ARN per line)")
         principals.fill("arn:aws:iam::12345:root")
+        # Checked as it is typed, with the API's own words…
+        expect(page.locator("#principals-check")).to_contain_text("Invalid principal")
+        # …and refused on submit all the same.
         page.get_by_role("button", name="Create", exact=True).click()
         expect(page.get_by_role("alert")).to_contain_text("Invalid principal")
         expect(page.get_by_label("Principals (one ARN per line)")).to_have_value(
@@ -145,6 +148,8 @@ def test_inbound_reference_in_the_console(page: Page, server: Server) -> None:
         # Connection information through the endpoint, and bytes behind it.
         page.get_by_role("link", name="Overview").click()
         page.get_by_label("Access route").select_option("privatelink")
+        expect(page).to_have_url(re.compile(r"route=privatelink"))
+        expect(page.locator("#info-host")).to_have_text(endpoint["addresses"][0]["address"])
         host = page.locator("#info-host").inner_text()
         port = int(page.locator("#info-port").inner_text())
         assert host == endpoint["addresses"][0]["address"]

@@ -22,7 +22,7 @@ from privlink.api.deps import StateDep
 from privlink.api.state import AppState
 from privlink.console import session as auth
 from privlink.console import views
-from privlink.domain import catalog
+from privlink.domain import catalog, validation
 from privlink.domain import outbound as outbound_rules
 from privlink.domain import privatelink as privatelink_rules
 from privlink.domain.errors import NotFound, PrivlinkError
@@ -227,6 +227,31 @@ async def save_config(
     if error is not None:
         return _overview(request, session, project, service, {}, 400, error)
     return _back(f"/console/projects/{project}/services/{service}?saved=1")
+
+
+# -- inline checks: the API's own rules, as the user types ----------------------------
+@router.post("/console/check/{field}")
+def check_field(
+    request: Request,
+    session: DbDep,
+    field: str,
+    csrf: Csrf,
+    value: Annotated[str, Form(max_length=20000)] = "",
+) -> JSONResponse:
+    """Whether a form field's value would be accepted, with the API's message if not."""
+    auth.caller(request, session)
+    auth.check_csrf(request, csrf)
+    checks: dict[str, Callable[[str], object]] = {
+        "principals": lambda text: privatelink_rules.principals(_principals(text) or None),
+        "service_name": lambda text: validation.endpoint_service_name(text.strip()),
+    }
+    if field not in checks:
+        return JSONResponse({"message": f"Unknown field {field[:40]!r}"}, status_code=404)
+    try:
+        checks[field](value)
+    except PrivlinkError as error:
+        return JSONResponse({"ok": False, "message": error.message})
+    return JSONResponse({"ok": True, "message": ""})
 
 
 # -- the Network page -------------------------------------------------------------

@@ -37,3 +37,22 @@ document.addEventListener("submit", (event) => {
     setTimeout(() => { button.disabled = true; button.textContent = "Working…"; }, 0);
   }
 });
+
+// Inline checks: as the user types, the server answers with the API's own message.
+document.querySelectorAll("[data-check]").forEach((field) => {
+  const note = document.getElementById(field.dataset.note);
+  let timer;
+  field.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const body = new FormData();
+      body.append("value", field.value);
+      body.append("csrf", field.form.querySelector("[name=csrf]").value);
+      const response = await fetch(`/console/check/${field.dataset.check}`, { method: "POST", body });
+      if (!response.ok) return;
+      const result = await response.json();
+      note.textContent = field.value.trim() ? result.message : "";
+      field.setAttribute("aria-invalid", result.ok || !field.value.trim() ? "false" : "true");
+    }, 300);
+  });
+});
