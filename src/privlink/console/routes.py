@@ -355,6 +355,44 @@ def _actor(request: Request, session: Session) -> str:
     return "admin (console)" if caller.is_admin else f"token {caller.token_id} (console)"
 
 
+def _network_change(
+    request: Request,
+    session: Session,
+    state: AppState,
+    where: tuple[str, str],
+    csrf: str,
+    action: Callable[[Session, Project, str], object],
+    *,
+    field: str,
+    value: str = "",
+    dialog: str | None = None,
+    status: int = 400,
+) -> Response:
+    """One change from the Network page: done, back to the page; refused, the page again
+    with the message at `field`, the input kept and its dialog open."""
+    project, service = where
+    auth.check_csrf(request, csrf)
+    found, _row = _service(request, session, project, service)
+    actor = _actor(request, session)
+    error = _change(state, lambda s: action(s, s.merge(found), actor))
+    if error is None:
+        return _back(_network_url(project, service))
+    return _network(
+        request,
+        session,
+        state,
+        project,
+        service,
+        status=status,
+        errors={field: error},
+        values={field: value},
+        open_dialog=dialog,
+    )
+
+
+Principals = Annotated[str, Form(max_length=20000)]
+
+
 @router.post("/console/projects/{project}/services/{service}/privatelink")
 def create_privatelink(
     request: Request,
@@ -363,36 +401,27 @@ def create_privatelink(
     project: str,
     service: str,
     csrf: Csrf,
-    principals: Annotated[str, Form(max_length=20000)] = "",
+    principals: Principals = "",
 ) -> Response:
-    auth.check_csrf(request, csrf)
-    found, _row = _service(request, session, project, service)
-    actor = _actor(request, session)
     pool = range(state.settings.port_pool[0], state.settings.port_pool[1] + 1)
-    error = _change(
+    return _network_change(
+        request,
+        session,
         state,
-        lambda s: privatelinks.create(
+        (project, service),
+        csrf,
+        lambda s, p, actor: privatelinks.create(
             s,
-            project=s.merge(found),
+            project=p,
             service_name=service,
             principals=_principals(principals) or None,
             pool=pool,
             actor=actor,
         ),
+        field="principals",
+        value=principals,
+        dialog="create-privatelink",
     )
-    if error is not None:
-        return _network(
-            request,
-            session,
-            state,
-            project,
-            service,
-            status=400,
-            errors={"principals": error},
-            values={"principals": principals},
-            open_dialog="create-privatelink",
-        )
-    return _back(_network_url(project, service))
 
 
 @router.post("/console/projects/{project}/services/{service}/privatelink/principals")
@@ -403,52 +432,41 @@ def edit_principals(
     project: str,
     service: str,
     csrf: Csrf,
-    principals: Annotated[str, Form(max_length=20000)] = "",
+    principals: Principals = "",
 ) -> Response:
-    auth.check_csrf(request, csrf)
-    found, _row = _service(request, session, project, service)
-    actor = _actor(request, session)
-    error = _change(
+    return _network_change(
+        request,
+        session,
         state,
-        lambda s: privatelinks.update(
+        (project, service),
+        csrf,
+        lambda s, p, actor: privatelinks.update(
             s,
-            project=s.merge(found),
+            project=p,
             service_name=service,
             principals=_principals(principals) or None,
             actor=actor,
         ),
+        field="edit",
+        value=principals,
+        dialog="edit-principals",
     )
-    if error is not None:
-        return _network(
-            request,
-            session,
-            state,
-            project,
-            service,
-            status=400,
-            errors={"edit": error},
-            values={"edit": principals},
-            open_dialog="edit-principals",
-        )
-    return _back(_network_url(project, service))
 
 
 @router.post("/console/projects/{project}/services/{service}/privatelink/delete")
 def delete_privatelink(
     request: Request, session: DbDep, state: StateDep, project: str, service: str, csrf: Csrf
 ) -> Response:
-    auth.check_csrf(request, csrf)
-    found, _row = _service(request, session, project, service)
-    actor = _actor(request, session)
-    error = _change(
+    return _network_change(
+        request,
+        session,
         state,
-        lambda s: privatelinks.delete(s, project=s.merge(found), service_name=service, actor=actor),
+        (project, service),
+        csrf,
+        lambda s, p, actor: privatelinks.delete(s, project=p, service_name=service, actor=actor),
+        field="inbound",
+        status=409,
     )
-    if error is not None:
-        return _network(
-            request, session, state, project, service, status=409, errors={"inbound": error}
-        )
-    return _back(_network_url(project, service))
 
 
 @router.post("/console/projects/{project}/services/{service}/outbound")
@@ -461,34 +479,25 @@ def create_link(
     csrf: Csrf,
     service_name: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
-    auth.check_csrf(request, csrf)
-    found, _row = _service(request, session, project, service)
-    actor = _actor(request, session)
-    error = _change(
+    return _network_change(
+        request,
+        session,
         state,
-        lambda s: outbound.create(
+        (project, service),
+        csrf,
+        lambda s, p, actor: outbound.create(
             s,
-            project=s.merge(found),
+            project=p,
             service_name=service,
             endpoint_service_name=service_name.strip(),
             platform=state.platform_cloud(),
             limit=state.settings.outbound_link_limit,
             actor=actor,
         ),
+        field="service_name",
+        value=service_name,
+        dialog="create-link",
     )
-    if error is not None:
-        return _network(
-            request,
-            session,
-            state,
-            project,
-            service,
-            status=400,
-            errors={"service_name": error},
-            values={"service_name": service_name},
-            open_dialog="create-link",
-        )
-    return _back(_network_url(project, service))
 
 
 @router.post("/console/projects/{project}/services/{service}/outbound/{link_id}/delete")
@@ -501,17 +510,15 @@ def delete_link(
     link_id: str,
     csrf: Csrf,
 ) -> Response:
-    auth.check_csrf(request, csrf)
-    found, _row = _service(request, session, project, service)
-    actor = _actor(request, session)
-    error = _change(
+    return _network_change(
+        request,
+        session,
         state,
-        lambda s: outbound.delete(
-            s, project=s.merge(found), service_name=service, link_id=link_id, actor=actor
+        (project, service),
+        csrf,
+        lambda s, p, actor: outbound.delete(
+            s, project=p, service_name=service, link_id=link_id, actor=actor
         ),
+        field=link_id,
+        status=409,
     )
-    if error is not None:
-        return _network(
-            request, session, state, project, service, status=409, errors={link_id: error}
-        )
-    return _back(_network_url(project, service))
