@@ -211,3 +211,33 @@ def test_proxy_protocol_v2_and_health_check_reach_aws(aws: AwsPlatform) -> None:
     assert (seen["HealthCheckPort"], seen["HealthCheckIntervalSeconds"]) == ("8081", 5)
     assert seen["HealthCheckTimeoutSeconds"] == 4  # below the interval, as AWS requires
     assert seen["HealthyThresholdCount"] == 2
+
+
+def test_describes_follow_every_page(aws: AwsPlatform) -> None:
+    driver = aws.driver(REGION)
+    stubber = stubbed(driver)
+    service = "vpce-svc-0123456789abcdef0"
+    filters = [{"Name": "service-id", "Values": [service]}]
+
+    def page(endpoint: str) -> dict[str, object]:
+        return {
+            "ServiceId": service,
+            "VpcEndpointId": endpoint,
+            "VpcEndpointOwner": "210987654321",
+            "VpcEndpointState": "available",
+        }
+
+    stubber.add_response(
+        "describe_vpc_endpoint_connections",
+        {"VpcEndpointConnections": [page("vpce-0000000000000000a")], "NextToken": "more"},
+        {"Filters": filters},
+    )
+    stubber.add_response(
+        "describe_vpc_endpoint_connections",
+        {"VpcEndpointConnections": [page("vpce-0000000000000000b")]},
+        {"Filters": filters, "NextToken": "more"},
+    )
+    seen = driver.describe_endpoint_connections(service)
+    assert [e.id for e in seen] == ["vpce-0000000000000000a", "vpce-0000000000000000b"]
+    assert {e.owner for e in seen} == {"210987654321"}
+    stubber.assert_no_pending_responses()
