@@ -173,7 +173,7 @@ def test_inbound_reference_in_the_console(page: Page, server: Server) -> None:
         page.get_by_role("button", name="Save principals").click()
         expect(page.get_by_text("arn:aws:iam::123456789012:role/ci", exact=True)).to_be_visible()
 
-        page.get_by_role("link", name="Validate").first.click()
+        page.get_by_role("button", name="Validate", exact=True).click()
         expect(page.get_by_role("region", name="Validation result")).to_contain_text(
             "All hops hold."
         )
@@ -298,7 +298,7 @@ def test_outbound_reference_in_the_console(page: Page, server: Server) -> None:
         cli("cloud", "connections", "accept", service["id"], request["id"], "--account", "globex")
         expect(links).to_contain_text("running")
         expect(page.get_by_role("button", name=f"Delete {link_id}")).to_be_enabled()
-        page.get_by_role("link", name=f"Validate {link_id}").click()
+        page.get_by_role("button", name=f"Validate {link_id}").click()
         expect(page.get_by_role("region", name="Validation result")).to_contain_text(
             "All hops hold."
         )
