@@ -464,13 +464,9 @@ class AwsAccount(c.CloudDriver):
 
     def find_endpoint_service(self, name: str) -> c.EndpointService | None:
         try:
-            answer = self.ec2.describe_vpc_endpoint_services(ServiceNames=[name])
-        except botocore.exceptions.ClientError as error:
-            if "InvalidServiceName" in str(error.response.get("Error", {}).get("Code", "")):
-                return None
-            raise _error("DescribeVpcEndpointServices", error) from None
-        except botocore.exceptions.BotoCoreError as error:
-            raise _error("DescribeVpcEndpointServices", error) from None
+            answer = _call(self.ec2.describe_vpc_endpoint_services, ServiceNames=[name])
+        except NotFound:  # InvalidServiceName: unknown, or not for this principal
+            return None
         details = [d for d in answer.get("ServiceDetails", []) if d.get("ServiceName") == name]
         if not details:
             return None

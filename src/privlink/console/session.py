@@ -32,10 +32,16 @@ def token_of(request: Request) -> str | None:
 
 
 def caller(request: Request, session: Session) -> tenancy.Caller:
+    """Who the session is; looked up once per request."""
+    known: tenancy.Caller | None = getattr(request.state, "caller", None)
+    if known is not None:
+        return known
     try:
-        return tenancy.authenticate(session, secret=token_of(request))
+        found = tenancy.authenticate(session, secret=token_of(request))
     except Unauthenticated:
         raise LoginRequired() from None
+    request.state.caller = found
+    return found
 
 
 def csrf_token(token: str) -> str:

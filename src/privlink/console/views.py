@@ -8,9 +8,6 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ConnectionInfo:
-    component: str
-    route: str
-    connection_id: str | None
     host: str
     port: int
     user: str
@@ -55,9 +52,6 @@ def connection_info(
     user, password = users[0].get("username", ""), users[0].get("password", "")
     return (
         ConnectionInfo(
-            component=chosen["component"],
-            route=chosen["route"],
-            connection_id=chosen["privatelink_connection_id"],
             host=chosen["host"],
             port=int(chosen["port"]),
             user=user,

@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Sequence
 
-from privlink.domain import catalog
+from privlink.domain import catalog, privatelink
 from privlink.domain.cloud import REGIONS
 from privlink.domain.errors import Conflict, Forbidden, InvalidInput
 
@@ -126,8 +126,7 @@ def check_azs(service_azs: Sequence[str], deployment: Sequence[str], service_id:
 
 
 def check_principal(allowed: Sequence[str], principal: str, service_id: str) -> None:
-    account = principal.split(":")[4] if principal.count(":") >= 5 else ""
-    if "*" in allowed or principal in allowed or f"arn:aws:iam::{account}:root" in allowed:
+    if privatelink.allows(allowed, principal):
         return
     raise Forbidden(
         f"The deployment's principal {principal} is not allowed on endpoint service "
@@ -182,8 +181,14 @@ def observed(
     return CREATING, ""
 
 
+def deployment_key(project: str, service: str) -> str:
+    """What names a deployment's network: its AZ choice and its VPC's tag."""
+    return f"{project}/{service}"
+
+
 def deployment(project: str, service: str, cloud_name: str) -> tuple[str, tuple[str, ...], str]:
     """A deployment's (region, AZ IDs, role name): what the customer builds against."""
     region = catalog.cloud_region(cloud_name)
     zones = REGIONS[region]
-    return region, deployment_azs(zones, f"{project}/{service}"), role_name(project, service)
+    key = deployment_key(project, service)
+    return region, deployment_azs(zones, key), role_name(project, service)

@@ -309,7 +309,8 @@ def outbound(
         )
         return hops
     hops.append(Hop("endpoint service", True, f"{service.id} is {service.state}"))
-    allowed = "*" in service.principals or principal in service.principals
+    # A cloud that hides the principals (AWS) shows the service only to allowed ones.
+    allowed = not service.principals_known or rules.allows(service.principals, principal)
     hops.append(
         Hop(
             "principal",

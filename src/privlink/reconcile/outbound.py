@@ -87,7 +87,7 @@ def _read(sessions: sessionmaker[Session], link_id: str) -> Desired | None:
             state=link.state,
             incarnation=link.incarnation,
             region=region,
-            deployment_key=f"{service.project.name}/{service.name}",
+            deployment_key=rules.deployment_key(service.project.name, service.name),
             deployment_azs=azs,
             role=role,
             service_name=link.endpoint_service_name,
@@ -177,14 +177,18 @@ def _record(
         link.addresses = [a.address for a in endpoint.addresses]
         if link.state == rules.FAILED and state != rules.FAILED:
             return  # failed is final: delete the link and create a new one
-        if state == rules.RUNNING and link.state != rules.RUNNING:
+        if state == link.state and state in (rules.CREATING, rules.RUNNING):
+            return  # nothing new (a retry's reason stays until the state moves)
+        if state == rules.RUNNING:
             addresses = ", ".join(link.addresses)
-            reason = f"endpoint {endpoint.id} is available at {addresses} ({endpoint.dns_name})"
-            move(s, link, state, reason)
+            move(
+                s,
+                link,
+                state,
+                f"endpoint {endpoint.id} is available at {addresses} ({endpoint.dns_name})",
+            )
             link.reason = ""
-        elif state == rules.CREATING and link.state == rules.CREATING:
-            pass
-        elif (state, reason) != (link.state, link.reason) and state != rules.RUNNING:
+        elif (state, reason) != (link.state, link.reason):
             move(s, link, state, reason)
 
 
