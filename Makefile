@@ -8,7 +8,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(abspath $(PY))
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test lint typecheck contracts pytest bench-cli bench-dataplane bench-inbound bench-outbound clean lock
+.PHONY: run test system-packages lint typecheck contracts pytest bench-cli bench-dataplane bench-inbound bench-outbound clean lock
 
 $(UV):
 	python3 -m venv $(VENV)
@@ -36,10 +36,14 @@ typecheck: $(VENV)/.dev
 contracts: $(VENV)/.dev
 	$(VENV)/bin/lint-imports
 
-pytest: $(VENV)/.dev
+pytest: $(VENV)/.dev system-packages
 	$(VENV)/bin/pytest
 
-test: lint typecheck contracts pytest
+# The Debian packages the suite runs for real; installed when missing (as root).
+system-packages:
+	@bash scripts/system-packages.sh
+
+test: system-packages lint typecheck contracts pytest
 
 bench-cli: $(VENV)/.main
 	$(PY) benchmarks/cli_startup.py
@@ -56,10 +60,5 @@ lock: $(UV)
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
-# HAProxy, nftables and conntrack come from Debian; installed here when missing (as root).
-bench-dataplane: $(VENV)/.main
-	@command -v haproxy >/dev/null && command -v nft >/dev/null && command -v conntrack >/dev/null \
-	  || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
-	       && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy nftables conntrack >/dev/null; } \
-	  || echo "bench: could not install haproxy/nftables/conntrack; those columns will be skipped"
+bench-dataplane: $(VENV)/.main system-packages
 	$(PY) benchmarks/dataplane.py

@@ -63,7 +63,7 @@ def _pg_bin(name: str) -> str | None:
 
 POSTGRES_HELP = (
     "PostgreSQL tests need a server: install Debian's `postgresql` package (initdb and "
-    "pg_ctl; .ci/run does) or set PRIVLINK_TEST_POSTGRES_URL=postgresql+psycopg://…"
+    "pg_ctl; `make test` does) or set PRIVLINK_TEST_POSTGRES_URL=postgresql+psycopg://…"
 )
 
 

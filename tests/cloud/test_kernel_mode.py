@@ -25,7 +25,7 @@ def _why_not() -> str | None:
     if shutil.which("unshare") is None:
         return "unshare (util-linux) is missing"
     ok, why = nft.available()
-    return None if ok else why + "; .ci/run installs nftables and conntrack"
+    return None if ok else why + "; `make test` installs nftables and conntrack"
 
 
 def _host_tables() -> str:

@@ -34,7 +34,7 @@ def cli(*args: str, as_json: bool = True) -> Any:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does)")
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (`make test` does)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched
