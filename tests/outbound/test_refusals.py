@@ -80,7 +80,7 @@ class TestCreateRefusals:
         info = desk.info()
         svc = customer_service(desk, "127.0.0.1:9", info["az_ids"], wait_healthy=False)
         message = desk.refused(403, "POST", LINKS, json={"service_name": svc.service_name})
-        assert f"principal {info['principal']} is not allowed" in message
+        assert f"Principal {info['principal']} is not allowed" in message
         assert f"--principal {info['principal']}" in message
         assert links(desk) == []
 

@@ -30,6 +30,7 @@ import botocore.config
 import botocore.exceptions
 
 from privlink.cloud import contract as c
+from privlink.domain import cloud as cloud_rules
 from privlink.domain.cloud import HealthCheck
 from privlink.domain.errors import (
     Conflict,
@@ -406,7 +407,7 @@ class AwsAccount(c.CloudDriver):
             )
         )
         if not found:
-            raise NotFound(f"Endpoint service {service_id} does not exist in {self.region}")
+            raise cloud_rules.service_missing(service_id, self.region)
         return self._service_view(found[0], self._principals(service_id))
 
     def modify_endpoint_service_permissions(

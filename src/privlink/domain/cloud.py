@@ -7,10 +7,11 @@ property tests check them without any I/O.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from privlink.domain.errors import Conflict, InvalidInput
+from privlink.domain.errors import Conflict, InvalidInput, NotFound
 
 # Region -> AZ IDs, as AWS names them (IDs, not per-account zone names).
 REGIONS: dict[str, tuple[str, ...]] = {
@@ -182,3 +183,27 @@ def can_delete_service(connection_states: list[EndpointState]) -> None:
             f"{', '.join(sorted({s.value for s in live}))}; reject them or have their "
             "endpoints deleted first"
         )
+
+
+def service_missing(service: str, region_name: str, why: str = "") -> NotFound:
+    """The one message for an endpoint service that cannot be found (by name or ID)."""
+    return NotFound(f"Endpoint service {service} does not exist in {region_name}{why}")
+
+
+def shared_azs(
+    service_id: str, service_azs: Sequence[str], consumer_azs: Sequence[str], consumer: str
+) -> list[str]:
+    """The AZ IDs an endpoint can use: those of the service that the consumer also has.
+
+    `consumer` names the other side in the refusal ("the chosen subnets are", "the
+    deployment is").
+    """
+    shared = sorted(set(service_azs) & set(consumer_azs))
+    if not shared:
+        raise InvalidInput(
+            f"Endpoint service {service_id} has its load balancer in AZ IDs "
+            f"{', '.join(sorted(service_azs)) or 'none'}, {consumer} in "
+            f"{', '.join(sorted(set(consumer_azs)))}: they share none. Put the load balancer "
+            "and the endpoint's subnets in at least one common AZ ID"
+        )
+    return shared

@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Sequence
 
-from privlink.domain import catalog, privatelink
+from privlink.domain import catalog, cloud, privatelink
 from privlink.domain.cloud import REGIONS
 from privlink.domain.errors import Conflict, Forbidden, InvalidInput
 
@@ -114,24 +114,16 @@ def check_can_create(
 
 def check_azs(service_azs: Sequence[str], deployment: Sequence[str], service_id: str) -> list[str]:
     """The AZ IDs both sides share; refuse if none."""
-    shared = sorted(set(service_azs) & set(deployment))
-    if not shared:
-        raise InvalidInput(
-            f"Endpoint service {service_id} has its load balancer in AZ IDs "
-            f"{', '.join(sorted(service_azs)) or 'none'}, the deployment is in "
-            f"{', '.join(sorted(deployment))}: they share none. Put the load balancer "
-            "in at least one of the deployment's AZ IDs"
-        )
-    return shared
+    return cloud.shared_azs(service_id, service_azs, deployment, "the deployment is")
 
 
 def check_principal(allowed: Sequence[str], principal: str, service_id: str) -> None:
-    if privatelink.allows(allowed, principal):
-        return
-    raise Forbidden(
-        f"The deployment's principal {principal} is not allowed on endpoint service "
-        f"{service_id}; add it to the service's allowed principals "
-        f"(`privlink cloud endpoint-service allow {service_id} --principal {principal}`)"
+    privatelink.check_allowed(
+        allowed,
+        principal,
+        service_id,
+        "add the deployment's principal to the service's allowed principals "
+        f"(`privlink cloud endpoint-service allow {service_id} --principal {principal}`)",
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from privlink.domain import catalog, validation
-from privlink.domain.errors import Conflict, InvalidInput
+from privlink.domain.errors import Conflict, Forbidden, InvalidInput
 
 MAX_PRINCIPALS = 16  # AWS's default quota of allowed principals per endpoint service
 
@@ -66,6 +66,15 @@ def allows(allowed: Iterable[str], principal: str) -> bool:
         )
     account = validation.principal_account(principal) if principal != "*" else ""
     return "*" in allowed or principal in allowed or f"arn:aws:iam::{account}:root" in allowed
+
+
+def check_allowed(allowed: Iterable[str], principal: str, service_id: str, fix: str) -> None:
+    """Refuse an endpoint of `principal` on a service that does not allow it; `fix` says
+    who must do what."""
+    if not allows(allowed, principal):
+        raise Forbidden(
+            f"Principal {principal} is not allowed on endpoint service {service_id}; {fix}"
+        )
 
 
 def check_can_use(*, service_type: str, plan: str, in_vpc: bool, feature_enabled: bool) -> None:

@@ -24,8 +24,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
+from privlink.domain import cloud as cloud_rules
 from privlink.domain import outbound as rules
-from privlink.domain.errors import NotFound
 from privlink.reconcile import queue
 from privlink.services import events
 from privlink.store.tables import OutboundLink
@@ -142,9 +142,10 @@ def _create(
     vpc_id = platform.deployment_network(want.region, want.deployment_key, want.deployment_azs)
     service = cloud.find_endpoint_service(want.service_name)
     if service is None:
-        raise NotFound(
-            f"Endpoint service {want.service_name} does not exist in {want.region} "
-            "(or it is not available to the deployment's principal)"
+        raise cloud_rules.service_missing(
+            want.service_name,
+            want.region,
+            " (or it is not available to the deployment's principal)",
         )
     shared = rules.check_azs(service.az_ids, want.deployment_azs, service.id)
     subnets = [sub.id for sub in cloud.vpc_subnets(vpc_id) if sub.az_id in shared]

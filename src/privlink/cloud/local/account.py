@@ -1,0 +1,102 @@
+"""What every resource family of a local-cloud account shares: its identity, one
+transaction per call, ownership checks, client tokens, lookups by tag."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from privlink.cloud import contract as c
+from privlink.cloud.local.views import clean_tags
+from privlink.domain import validation
+from privlink.domain.errors import InvalidInput, NotFound
+from privlink.store.base import Base
+from privlink.store.cloud_tables import (
+    LcEndpoint,
+    LcEndpointService,
+    LcLoadBalancer,
+    LcSecurityGroup,
+    LcSubnet,
+    LcTargetGroup,
+    LcVpc,
+)
+
+if TYPE_CHECKING:
+    from privlink.cloud.local.control import LocalCloud
+
+M = TypeVar("M", bound=Base)
+KINDS: dict[str, Any] = {
+    "target-group": LcTargetGroup,
+    "load-balancer": LcLoadBalancer,
+    "endpoint-service": LcEndpointService,
+    "endpoint": LcEndpoint,
+}
+
+
+class AccountBase(c.CloudDriver):
+    """One account in one region; the resource families are mixins over this."""
+
+    def __init__(
+        self, cloud: LocalCloud, account_id: str, region: str, principal: str | None = None
+    ) -> None:
+        self.cloud = cloud
+        self.account_id = account_id
+        self.region = region
+        self.principal = (
+            validation.principal(principal) if principal else (f"arn:aws:iam::{account_id}:root")
+        )
+        if validation.principal_account(self.principal) != account_id:
+            raise InvalidInput(f"Principal {self.principal} is not of account {account_id}")
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        """One cloud API call; `call_delay` emulates a slower cloud (demos, crash tests)."""
+        if self.cloud.call_delay:
+            time.sleep(self.cloud.call_delay)
+        with self.cloud.tx() as session:
+            yield session
+
+    def _own(self, s: Session, model: type[M], key: str, what: str) -> M:
+        row = s.get(model, key)
+        owner = getattr(row, "account_id", None)
+        if isinstance(row, LcSubnet | LcSecurityGroup):  # owned through their VPC
+            vpc = s.get(LcVpc, row.vpc_id)
+            owner = vpc.account_id if vpc else None
+        if row is None or owner != self.account_id:
+            raise NotFound(f"{what} {key!r} does not exist in account {self.account_id}")
+        return row
+
+    def _by_token(self, s: Session, model: Any, token: str | None) -> Any:
+        """The resource an earlier create with this client token made, if any."""
+        if not token:
+            return None
+        return s.scalar(
+            select(model).where(model.account_id == self.account_id, model.client_token == token)
+        )
+
+    def _regional(self, model: Any) -> Any:
+        """A select of this account's rows of `model` in this region."""
+        return select(model).where(model.account_id == self.account_id, model.region == self.region)
+
+    def _arn(self, kind: str, rest: str) -> str:
+        return f"arn:aws:elasticloadbalancing:{self.region}:{self.account_id}:{kind}/{rest}"
+
+    def find_by_tags(self, kind: str, tags: c.Tags) -> list[str]:
+        model = KINDS.get(kind)
+        if model is None:
+            raise InvalidInput(f"Unknown resource kind {kind!r}; known: {', '.join(KINDS)}")
+        wanted = clean_tags(tags)
+        key = "arn" if hasattr(model, "arn") else "id"
+        with self._tx() as s:
+            rows = s.scalars(self._regional(model)).all()
+            return [
+                getattr(r, key)
+                for r in rows
+                if all(r.tags.get(k) == v for k, v in wanted.items())
+                and getattr(r, "state", "") not in ("deleted", "Deleted")
+            ]

@@ -1,0 +1,153 @@
+"""Local cloud: VPCs, subnets and security groups of an account."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from privlink.cloud import contract as c
+from privlink.cloud.local import network
+from privlink.cloud.local.account import AccountBase
+from privlink.cloud.local.views import clean_tags
+from privlink.domain import cloud as rules
+from privlink.domain import validation
+from privlink.domain.errors import Conflict, InvalidInput
+from privlink.store.cloud_tables import LcEndpoint, LcSecurityGroup, LcSubnet, LcVpc
+
+
+class Networks(AccountBase):
+    def create_vpc(self, cidr: str, tags: c.Tags | None = None) -> LcVpc:
+        try:
+            cidr = network.cidr(cidr)
+        except ValueError as error:
+            raise InvalidInput(str(error)) from None
+        with self._tx() as s:
+            used = set(s.scalars(select(LcVpc.net_index)))
+            free = next((i for i in range(network.MAX_VPCS) if i not in used), None)
+            if free is None:
+                raise Conflict(f"The local cloud holds at most {network.MAX_VPCS} VPCs")
+            vpc = LcVpc(
+                id=rules.new_id("vpc"),
+                account_id=self.account_id,
+                region=self.region,
+                cidr=cidr,
+                net_index=free,
+                tags=clean_tags(tags),
+            )
+            s.add(vpc)
+            return vpc
+
+    def delete_vpc(self, vpc_id: str) -> None:
+        with self._tx() as s:
+            vpc = self._own(s, LcVpc, vpc_id, "VPC")
+            if s.scalar(
+                select(LcEndpoint.id)
+                .where(LcEndpoint.vpc_id == vpc_id, LcEndpoint.state != "deleted")
+                .limit(1)
+            ):
+                raise Conflict(f"VPC {vpc_id} still has interface endpoints; delete them first")
+            for endpoint in s.scalars(select(LcEndpoint).where(LcEndpoint.vpc_id == vpc_id)):
+                s.delete(endpoint)
+            s.delete(vpc)
+
+    def describe_vpcs(self) -> list[LcVpc]:
+        with self._tx() as s:
+            return list(s.scalars(self._regional(LcVpc)))
+
+    def create_subnet(self, vpc_id: str, az_id: str, cidr: str | None = None) -> LcSubnet:
+        rules.az_in_region(self.region, validation.az_id(az_id))
+        with self._tx() as s:
+            vpc = self._own(s, LcVpc, vpc_id, "VPC")
+            count = s.scalar(select(func.count()).where(LcSubnet.vpc_id == vpc_id)) or 0
+            if count >= network.MAX_SUBNETS - 1:
+                raise Conflict(f"VPC {vpc_id} has the most subnets the local cloud allows")
+            index = count + 1
+            subnet = LcSubnet(
+                id=rules.new_id("subnet"),
+                vpc_id=vpc_id,
+                az_id=az_id,
+                cidr=cidr or network.subnet_range(vpc.net_index, index),
+                net_index=index,
+            )
+            s.add(subnet)
+            return subnet
+
+    def describe_subnets(self, vpc_id: str | None = None) -> list[tuple[LcSubnet, str]]:
+        """Subnets with their private address range on this host."""
+        with self._tx() as s:
+            query = (
+                select(LcSubnet, LcVpc)
+                .join(LcVpc, LcSubnet.vpc_id == LcVpc.id)
+                .where(LcVpc.account_id == self.account_id, LcVpc.region == self.region)
+            )
+            if vpc_id:
+                query = query.where(LcVpc.id == vpc_id)
+            return [
+                (sub, network.subnet_range(vpc.net_index, sub.net_index))
+                for sub, vpc in s.execute(query).all()
+            ]
+
+    def vpc_subnets(self, vpc_id: str) -> list[c.Subnet]:
+        with self._tx() as s:
+            self._own(s, LcVpc, vpc_id, "VPC")
+        return [
+            c.Subnet(id=sub.id, vpc_id=sub.vpc_id, az_id=sub.az_id, cidr=cidr)
+            for sub, cidr in self.describe_subnets(vpc_id)
+        ]
+
+    def client_host(self, endpoint: c.Endpoint) -> str:
+        # Local endpoint DNS names resolve nowhere; clients use the first private address.
+        return endpoint.addresses[0].address if endpoint.addresses else endpoint.dns_name
+
+    def endpoint_ingress(self, endpoint_id: str) -> list[tuple[str, int, int]] | None:
+        # The emulator sees every account; the validator may check the consumer's rules.
+        with self._tx() as s:
+            ep = s.get(LcEndpoint, endpoint_id)
+            if ep is None:
+                return None
+            return [
+                (rule["cidr"], int(rule["from_port"]), int(rule["to_port"]))
+                for group_id in ep.security_group_ids
+                if (group := s.get(LcSecurityGroup, group_id)) is not None
+                for rule in group.ingress
+            ]
+
+    def probe_source(self, endpoint: c.Endpoint) -> str | None:
+        # The last host address of the endpoint's subnet: inside the consumer's VPC.
+        if not endpoint.addresses:
+            return None
+        return endpoint.addresses[0].address.rsplit(".", 1)[0] + ".254"
+
+    def create_security_group(self, vpc_id: str, name: str) -> LcSecurityGroup:
+        with self._tx() as s:
+            self._own(s, LcVpc, vpc_id, "VPC")
+            group = LcSecurityGroup(
+                id=rules.new_id("sg"), vpc_id=vpc_id, name=name[:255], ingress=[]
+            )
+            s.add(group)
+            return group
+
+    def authorize_ingress(
+        self, group_id: str, cidr: str, from_port: int, to_port: int
+    ) -> LcSecurityGroup:
+        try:
+            cidr = network.cidr(cidr)
+        except ValueError as error:
+            raise InvalidInput(str(error)) from None
+        if not 0 <= from_port <= to_port <= 65535:
+            raise InvalidInput(f"Port range {from_port}-{to_port}: need 0 <= FROM <= TO <= 65535")
+        with self._tx() as s:
+            group = self._own(s, LcSecurityGroup, group_id, "Security group")
+            rule = {"cidr": cidr, "from_port": from_port, "to_port": to_port}
+            if rule not in group.ingress:
+                group.ingress = [*group.ingress, rule]
+            return group
+
+    def describe_security_groups(self) -> list[LcSecurityGroup]:
+        with self._tx() as s:
+            return list(
+                s.scalars(
+                    select(LcSecurityGroup)
+                    .join(LcVpc, LcSecurityGroup.vpc_id == LcVpc.id)
+                    .where(LcVpc.account_id == self.account_id)
+                )
+            )
