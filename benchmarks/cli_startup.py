@@ -28,6 +28,7 @@ def main() -> None:
     rows = {
         "python -c pass": measure([sys.executable, "-c", "pass"]),
         "privlink --help": measure([PRIVLINK, "--help"]),
+        "privlink cloud --help": measure([PRIVLINK, "cloud", "--help"]),
         "privlink admin --help": measure([PRIVLINK, "admin", "--help"]),
     }
     base = statistics.median(rows["python -c pass"])

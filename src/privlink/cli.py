@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from privlink.commands import cloud as cloud_commands
+from privlink.commands import common
 from privlink.commands import outbound as outbound_commands
 from privlink.commands import privatelink as privatelink_commands
 from privlink.output import fail, show
@@ -36,6 +37,7 @@ admin_app = typer.Typer(
 )
 project_app = typer.Typer(help="Projects (tenants).", no_args_is_help=True, rich_markup_mode=None)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True, rich_markup_mode=None)
+app.callback()(common.start)
 app.add_typer(db_app, name="db")
 app.add_typer(cloud_commands.app, name="cloud")
 app.add_typer(privatelink_commands.service_app, name="service")

@@ -11,8 +11,58 @@ import pytest
 from typer.testing import CliRunner
 
 from privlink.cli import app
+from privlink.commands.common import Runtime
 
 runner = CliRunner()
+
+
+class FakeApi:
+    """An httpx transport standing in for the server: records each request, answers `body`."""
+
+    def __init__(self, body: object) -> None:
+        self.body = body
+        self.seen: list[tuple[str, str]] = []
+
+    def runtime(self) -> Runtime:
+        import httpx
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            self.seen.append((request.method, request.url.path))
+            return httpx.Response(200, json=self.body)
+
+        return Runtime(transport=httpx.MockTransport(answer))
+
+
+class TestCloudScope:
+    def test_account_and_region_on_the_group(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """`privlink cloud --account A --region R vpc list` asks for A's VPCs in R."""
+        monkeypatch.delenv("PRIVLINK_CLOUD_ACCOUNT", raising=False)
+        api = FakeApi({"vpcs": []})
+        args = ["cloud", "--account", "acme", "-r", "us-east-1", "vpc", "list", "--json"]
+        result = runner.invoke(app, args, obj=api.runtime())
+        assert result.exit_code == 0, result.output
+        assert api.seen == [("GET", "/v1/cloud/acme/us-east-1/vpcs")]
+
+    def test_command_options_win_over_the_group_and_environment(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An --account after the command beats the group's and PRIVLINK_CLOUD_ACCOUNT."""
+        monkeypatch.setenv("PRIVLINK_CLOUD_ACCOUNT", "from-env")
+        api = FakeApi({"vpcs": []})
+        args = ["cloud", "-A", "group", "vpc", "list", "--account", "mine", "--json"]
+        assert runner.invoke(app, args, obj=api.runtime()).exit_code == 0
+        assert api.seen == [("GET", "/v1/cloud/mine/eu-west-1/vpcs")]
+        api.seen.clear()
+        assert runner.invoke(app, ["cloud", "vpc", "list"], obj=api.runtime()).exit_code == 0
+        assert api.seen == [("GET", "/v1/cloud/from-env/eu-west-1/vpcs")]
+
+    def test_no_account_names_the_option(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("PRIVLINK_CLOUD_ACCOUNT", raising=False)
+        api = FakeApi({})
+        result = runner.invoke(app, ["cloud", "vpc", "list"], obj=api.runtime())
+        assert result.exit_code == 1
+        assert "--account" in result.output and "PRIVLINK_CLOUD_ACCOUNT" in result.output
+        assert api.seen == []
 
 
 @pytest.fixture
@@ -29,7 +79,8 @@ class TestStartup:
             "import sys; from privlink.cli import main\n"
             "try: main(['--help'])\n"
             "except SystemExit: pass\n"
-            "heavy = {'fastapi', 'sqlalchemy', 'uvicorn', 'alembic', 'pydantic_settings'}\n"
+            "heavy = {'fastapi', 'sqlalchemy', 'uvicorn', 'alembic', 'pydantic_settings', "
+            "'httpx', 'rich'}\n"
             "print(sorted(heavy & set(sys.modules)))"
         )
         result = subprocess.run(

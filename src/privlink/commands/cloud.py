@@ -1,25 +1,27 @@
 """`privlink cloud …`: the customer's side of the local cloud, as one drives AWS.
 
 Every command acts as one account (`--account`, or PRIVLINK_CLOUD_ACCOUNT) in one
-region (`--region`, or PRIVLINK_CLOUD_REGION, default eu-west-1).
+region (`--region`, or PRIVLINK_CLOUD_REGION, default eu-west-1). Those options, `--url`
+and `--json` are declared once (`SHARED`): on the `cloud` group and, for convenience, on
+each command, where they win.
 """
 
 from __future__ import annotations
 
-import time
+import functools
+import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
-from privlink.client import ApiError, Client
+from privlink.commands.common import call, watch
 from privlink.output import fail, show
 
-app = typer.Typer(
-    help="Drive the local cloud as a customer drives AWS.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
+DEFAULT_REGION = "eu-west-1"
+_META = "privlink.cloud"
+
 groups = {
     "account": "Accounts (12-digit IDs) and their principals.",
     "vpc": "VPCs; each gets its own loopback range on this host.",
@@ -32,40 +34,120 @@ groups = {
     "endpoint": "Interface endpoints in your VPC.",
     "connections": "Endpoint connections of your endpoint service.",
 }
+app = typer.Typer(
+    help="Drive the local cloud as a customer drives AWS.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 apps = {}
 for group, text in groups.items():
     apps[group] = typer.Typer(help=text, no_args_is_help=True, rich_markup_mode=None)
     app.add_typer(apps[group], name=group)
 
-Account = Annotated[
-    str,
-    typer.Option("--account", "-A", envvar="PRIVLINK_CLOUD_ACCOUNT", help="Account name or ID."),
-]
-Region = Annotated[
-    str, typer.Option("--region", "-r", envvar="PRIVLINK_CLOUD_REGION", help="Region.")
-]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-Wait = Annotated[bool, typer.Option("--wait", help="Wait until the state is reached.")]
-Url = Annotated[str | None, typer.Option("--url", envvar="PRIVLINK_URL", help="privlink API.")]
-DEFAULT_REGION = "eu-west-1"
+# name -> (flags, help, environment variable, default): declared once, used twice.
+SHARED: dict[str, tuple[tuple[str, ...], str, str | None, Any]] = {
+    "account": (("--account", "-A"), "Account name or ID.", "PRIVLINK_CLOUD_ACCOUNT", None),
+    "region": (("--region", "-r"), "Region.", "PRIVLINK_CLOUD_REGION", DEFAULT_REGION),
+    "url": (("--url",), "privlink API.", "PRIVLINK_URL", None),
+    "as_json": (("--json",), "Print JSON for scripts.", None, False),
+}
 
 
-def call(action: Callable[[Client], Any], url: str | None = None) -> Any:
-    try:
-        return action(Client(url))
-    except ApiError as error:
-        fail(error.message)
+def _option(name: str, *, group: bool) -> inspect.Parameter:
+    flags, text, env, default = SHARED[name]
+    kind = bool if name == "as_json" else str | None
+    option = typer.Option(*flags, help=text, envvar=env if group else None)
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=Annotated[kind, option],
+        default=default if group or name == "as_json" else None,
+    )
 
 
-def scoped(account: str, region: str) -> str:
-    return f"/v1/cloud/{account}/{region}"
+def _with_shared(function: Callable[..., Any], names: list[str], *, group: bool) -> None:
+    """Append the shared options to `function`'s signature, as typer reads it."""
+    signature = inspect.signature(function, eval_str=True)
+    own = [
+        p
+        for p in signature.parameters.values()
+        if p.name not in ("scope", "ctx") and p.kind is not p.VAR_KEYWORD
+    ]
+    ctx = inspect.Parameter(
+        "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+    )
+    params = [ctx, *own, *(_option(n, group=group) for n in names)]
+    function.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    function.__annotations__ = {p.name: p.annotation for p in params}
 
 
-def deleted(what: str, name: str, as_json: bool) -> None:
-    if as_json:
-        show({"deleted": name}, as_json=True)
-    else:
-        typer.echo(f"Deleted {what} {name}.")
+def _group_options(ctx: typer.Context, **given: Any) -> None:
+    ctx.meta[_META] = given
+
+
+_with_shared(_group_options, list(SHARED), group=True)
+app.callback()(_group_options)
+
+
+@dataclass
+class Scope:
+    """Where a command acts and how it prints."""
+
+    account: str
+    region: str
+    url: str | None
+    as_json: bool
+
+    @property
+    def base(self) -> str:
+        return f"/v1/cloud/{self.account}/{self.region}"
+
+    def get(self, path: str, **params: Any) -> Any:
+        return call(lambda c: c.get(self.base + path, **params), self.url)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return call(lambda c: c.post(self.base + path, body), self.url)
+
+    def delete(self, path: str) -> Any:
+        return call(lambda c: c.delete(self.base + path), self.url)
+
+    def show(self, value: Any, columns: list[str] | None = None) -> None:
+        show(value, as_json=self.as_json, columns=None if self.as_json else columns)
+
+    def deleted(self, what: str, name: str) -> None:
+        if self.as_json:
+            show({"deleted": name}, as_json=True)
+        else:
+            typer.echo(f"Deleted {what} {name}.")
+
+
+def command(group: str, name: str, *, scoped: bool = True) -> Callable[[Callable[..., Any]], Any]:
+    """Register `function(scope, …)` as `privlink cloud GROUP NAME` with the shared options."""
+
+    def register(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def run(ctx: typer.Context, **given: Any) -> Any:
+            shared = {n: given.pop(n, None) for n in SHARED}
+            outer = ctx.meta.get(_META, {})
+            pick = {
+                n: shared[n] if shared[n] not in (None, False) else outer.get(n) for n in SHARED
+            }
+            if scoped and not pick["account"]:
+                fail("Give the account with --account NAME or PRIVLINK_CLOUD_ACCOUNT")
+            scope = Scope(
+                account=pick["account"] or "",
+                region=pick["region"] or DEFAULT_REGION,
+                url=pick["url"],
+                as_json=bool(pick["as_json"]),
+            )
+            return function(scope, **given)
+
+        names = list(SHARED) if scoped else ["url", "as_json"]
+        _with_shared(run, names, group=False)
+        apps[group].command(name)(run)
+        return function
+
+    return register
 
 
 def _target(text: str) -> dict[str, Any]:
@@ -76,116 +158,92 @@ def _target(text: str) -> dict[str, Any]:
 
 
 # -- accounts --------------------------------------------------------------
-@apps["account"].command("create")
-def account_create(name: str, as_json: Json = False, url: Url = None) -> None:
+@command("account", "create", scoped=False)
+def account_create(scope: Scope, name: str) -> None:
     """Create an account."""
-    show(call(lambda c: c.post("/v1/cloud/accounts", {"name": name}), url), as_json=as_json)
+    show(
+        call(lambda c: c.post("/v1/cloud/accounts", {"name": name}), scope.url),
+        as_json=scope.as_json,
+    )
 
 
-@apps["account"].command("list")
-def account_list(as_json: Json = False, url: Url = None) -> None:
-    show(call(lambda c: c.get("/v1/cloud/accounts"), url)["accounts"], as_json=as_json)
+@command("account", "list", scoped=False)
+def account_list(scope: Scope) -> None:
+    """List the accounts."""
+    rows = call(lambda c: c.get("/v1/cloud/accounts"), scope.url)["accounts"]
+    show(rows, as_json=scope.as_json)
 
 
 # -- VPCs, subnets, security groups ---------------------------------------
-@apps["vpc"].command("create")
+@command("vpc", "create")
 def vpc_create(
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    cidr: Annotated[str, typer.Option(help="The VPC's CIDR.")] = "10.0.0.0/16",
-    as_json: Json = False,
-    url: Url = None,
+    scope: Scope, cidr: Annotated[str, typer.Option(help="The VPC's CIDR.")] = "10.0.0.0/16"
 ) -> None:
     """Create a VPC."""
-    show(
-        call(lambda c: c.post(f"{scoped(account, region)}/vpcs", {"cidr": cidr}), url),
-        as_json=as_json,
-    )
+    scope.show(scope.post("/vpcs", {"cidr": cidr}))
 
 
-@apps["vpc"].command("list")
-def vpc_list(
-    account: Account, region: Region = DEFAULT_REGION, as_json: Json = False, url: Url = None
-) -> None:
-    show(call(lambda c: c.get(f"{scoped(account, region)}/vpcs"), url)["vpcs"], as_json=as_json)
+@command("vpc", "list")
+def vpc_list(scope: Scope) -> None:
+    """List the VPCs."""
+    scope.show(scope.get("/vpcs")["vpcs"])
 
 
-@apps["subnet"].command("create")
+@command("subnet", "create")
 def subnet_create(
-    account: Account,
+    scope: Scope,
     vpc: Annotated[str, typer.Option(help="VPC ID.")],
     az: Annotated[str, typer.Option(help="AZ ID, e.g. euw1-az1.")],
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
 ) -> None:
     """Create a subnet in one AZ ID."""
-    body = {"vpc_id": vpc, "az_id": az}
-    show(call(lambda c: c.post(f"{scoped(account, region)}/subnets", body), url), as_json=as_json)
+    scope.show(scope.post("/subnets", {"vpc_id": vpc, "az_id": az}))
 
 
-@apps["subnet"].command("list")
+@command("subnet", "list")
 def subnet_list(
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    vpc: Annotated[str | None, typer.Option(help="Only this VPC.")] = None,
-    as_json: Json = False,
-    url: Url = None,
+    scope: Scope, vpc: Annotated[str | None, typer.Option(help="Only this VPC.")] = None
 ) -> None:
-    rows = call(lambda c: c.get(f"{scoped(account, region)}/subnets", vpc_id=vpc), url)
-    show(rows["subnets"], as_json=as_json)
+    """List the subnets."""
+    scope.show(scope.get("/subnets", vpc_id=vpc)["subnets"])
 
 
-@apps["security-group"].command("create")
+@command("security-group", "create")
 def sg_create(
-    account: Account,
+    scope: Scope,
     vpc: Annotated[str, typer.Option(help="VPC ID.")],
     name: Annotated[str, typer.Option(help="Group name.")],
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
 ) -> None:
-    body = {"vpc_id": vpc, "name": name}
-    show(
-        call(lambda c: c.post(f"{scoped(account, region)}/security-groups", body), url),
-        as_json=as_json,
-    )
+    """Create a security group."""
+    scope.show(scope.post("/security-groups", {"vpc_id": vpc, "name": name}))
 
 
-@apps["security-group"].command("allow")
+@command("security-group", "allow")
 def sg_allow(
+    scope: Scope,
     group_id: str,
-    account: Account,
     ports: Annotated[str, typer.Option(help="PORT or FROM-TO.")],
     cidr: Annotated[str, typer.Option(help="Source CIDR.")] = "0.0.0.0/0",
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
 ) -> None:
     """Allow TCP ingress on a port range."""
     low, _, high = ports.partition("-")
     if not low.isdigit() or (high and not high.isdigit()):
         fail(f"Ports {ports!r}: write PORT or FROM-TO, e.g. 10000-31000")
     body = {"cidr": cidr, "from_port": int(low), "to_port": int(high or low)}
-    path = f"{scoped(account, region)}/security-groups/{group_id}/ingress"
-    show(call(lambda c: c.post(path, body), url), as_json=as_json)
+    scope.show(scope.post(f"/security-groups/{group_id}/ingress", body))
 
 
-@apps["security-group"].command("list")
-def sg_list(
-    account: Account, region: Region = DEFAULT_REGION, as_json: Json = False, url: Url = None
-) -> None:
-    rows = call(lambda c: c.get(f"{scoped(account, region)}/security-groups"), url)
-    show(rows["security_groups"], as_json=as_json)
+@command("security-group", "list")
+def sg_list(scope: Scope) -> None:
+    """List the security groups."""
+    scope.show(scope.get("/security-groups")["security_groups"])
 
 
 # -- target groups -----------------------------------------------------------
-@apps["target-group"].command("create")
+@command("target-group", "create")
 def tg_create(
-    account: Account,
+    scope: Scope,
     name: Annotated[str, typer.Option(help="Target group name.")],
     port: Annotated[int, typer.Option(help="Traffic port of the targets.")],
-    region: Region = DEFAULT_REGION,
     health_port: Annotated[int | None, typer.Option(help="Health-check override port.")] = None,
     interval: Annotated[float, typer.Option(help="Health-check interval, seconds.")] = 10.0,
     timeout: Annotated[
@@ -194,8 +252,6 @@ def tg_create(
     healthy_threshold: Annotated[int, typer.Option(help="Passes to become healthy.")] = 3,
     unhealthy_threshold: Annotated[int, typer.Option(help="Failures to become unhealthy.")] = 3,
     proxy_protocol_v2: Annotated[bool, typer.Option(help="Send Proxy Protocol v2.")] = False,
-    as_json: Json = False,
-    url: Url = None,
 ) -> None:
     """Create a TCP target group with its health check."""
     body = {
@@ -210,154 +266,102 @@ def tg_create(
             "unhealthy_threshold": unhealthy_threshold,
         },
     }
-    tg = call(lambda c: c.post(f"{scoped(account, region)}/target-groups", body), url)
-    show(tg, as_json=as_json, columns=None if as_json else ["name", "port", "arn"])
+    scope.show(scope.post("/target-groups", body), ["name", "port", "arn"])
 
 
-@apps["target-group"].command("list")
-def tg_list(
-    account: Account, region: Region = DEFAULT_REGION, as_json: Json = False, url: Url = None
-) -> None:
-    rows = call(lambda c: c.get(f"{scoped(account, region)}/target-groups"), url)
-    show(
-        rows["target_groups"],
-        as_json=as_json,
-        columns=None if as_json else ["name", "port", "proxy_protocol_v2", "arn"],
+@command("target-group", "list")
+def tg_list(scope: Scope) -> None:
+    """List the target groups."""
+    scope.show(
+        scope.get("/target-groups")["target_groups"], ["name", "port", "proxy_protocol_v2", "arn"]
     )
 
 
-@apps["target-group"].command("register")
-def tg_register(
-    name: str,
-    targets: list[str],
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
+@command("target-group", "register")
+def tg_register(scope: Scope, name: str, targets: list[str]) -> None:
     """Register targets given as HOST:PORT."""
     body = {"targets": [_target(t) for t in targets]}
-    path = f"{scoped(account, region)}/target-groups/{name}/targets"
-    show(call(lambda c: c.post(path, body), url)["targets"], as_json=as_json)
+    scope.show(scope.post(f"/target-groups/{name}/targets", body)["targets"])
 
 
-@apps["target-group"].command("deregister")
-def tg_deregister(
-    name: str,
-    targets: list[str],
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
+@command("target-group", "deregister")
+def tg_deregister(scope: Scope, name: str, targets: list[str]) -> None:
+    """Deregister targets given as HOST:PORT (they drain first)."""
     body = {"targets": [_target(t) for t in targets]}
-    path = f"{scoped(account, region)}/target-groups/{name}/targets/deregister"
-    show(call(lambda c: c.post(path, body), url)["targets"], as_json=as_json)
+    scope.show(scope.post(f"/target-groups/{name}/targets/deregister", body)["targets"])
 
 
-@apps["target-group"].command("health")
+@command("target-group", "health")
 def tg_health(
+    scope: Scope,
     name: str,
-    account: Account,
-    region: Region = DEFAULT_REGION,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until all are healthy.")] = False,
-    as_json: Json = False,
-    url: Url = None,
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 300,
 ) -> None:
     """Show the health of each target."""
-    path = f"{scoped(account, region)}/target-groups/{name}/health"
-    rows = poll(
-        lambda c: c.get(path)["targets"],
-        lambda r: bool(r) and all(t["state"] == "healthy" for t in r),
-        lambda r: False,
-        wait,
-        url,
-        label=lambda r: ", ".join(f"{t['host']}:{t['port']} {t['state']}" for t in r),
-    )
-    show(rows, as_json=as_json)
+    path = f"/target-groups/{name}/health"
+    rows = scope.get(path)["targets"]
+    if wait:
+        rows = watch(
+            lambda: scope.get(path)["targets"],
+            done=lambda r: bool(r) and all(t["state"] == "healthy" for t in r or []),
+            failed=lambda r: None,
+            label=lambda r: ", ".join(f"{t['host']}:{t['port']} {t['state']}" for t in r or []),
+            timeout=timeout,
+        )
+    scope.show(rows)
 
 
-@apps["target-group"].command("delete")
-def tg_delete(
-    name: str,
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
-    call(lambda c: c.delete(f"{scoped(account, region)}/target-groups/{name}"), url)
-    deleted("target group", name, as_json)
+@command("target-group", "delete")
+def tg_delete(scope: Scope, name: str) -> None:
+    """Delete a target group no listener uses."""
+    scope.delete(f"/target-groups/{name}")
+    scope.deleted("target group", name)
 
 
 # -- load balancers and listeners --------------------------------------------
-@apps["nlb"].command("create")
+NLB_COLUMNS = ["name", "az_ids", "state", "arn"]
+
+
+@command("nlb", "create")
 def nlb_create(
-    account: Account,
+    scope: Scope,
     name: Annotated[str, typer.Option(help="NLB name.")],
     subnet: Annotated[list[str], typer.Option(help="Subnet ID (one per AZ).")],
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
 ) -> None:
     """Create an internal network load balancer in the given subnets."""
-    body = {"name": name, "subnet_ids": subnet}
-    show(
-        call(lambda c: c.post(f"{scoped(account, region)}/load-balancers", body), url),
-        as_json=as_json,
-        columns=None if as_json else ["name", "az_ids", "state", "arn"],
-    )
+    scope.show(scope.post("/load-balancers", {"name": name, "subnet_ids": subnet}), NLB_COLUMNS)
 
 
-@apps["nlb"].command("list")
-def nlb_list(
-    account: Account, region: Region = DEFAULT_REGION, as_json: Json = False, url: Url = None
-) -> None:
-    rows = call(lambda c: c.get(f"{scoped(account, region)}/load-balancers"), url)
-    show(
-        rows["load_balancers"],
-        as_json=as_json,
-        columns=None if as_json else ["name", "az_ids", "state", "arn"],
-    )
+@command("nlb", "list")
+def nlb_list(scope: Scope) -> None:
+    """List the load balancers."""
+    scope.show(scope.get("/load-balancers")["load_balancers"], NLB_COLUMNS)
 
 
-@apps["nlb"].command("delete")
-def nlb_delete(
-    name: str,
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
-    call(lambda c: c.delete(f"{scoped(account, region)}/load-balancers/{name}"), url)
-    deleted("load balancer", name, as_json)
+@command("nlb", "delete")
+def nlb_delete(scope: Scope, name: str) -> None:
+    """Delete a load balancer no endpoint service uses."""
+    scope.delete(f"/load-balancers/{name}")
+    scope.deleted("load balancer", name)
 
 
-@apps["listener"].command("create")
+@command("listener", "create")
 def listener_create(
-    account: Account,
+    scope: Scope,
     nlb: Annotated[str, typer.Option(help="NLB name.")],
     port: Annotated[int, typer.Option(help="Listener port.")],
     target_group: Annotated[str, typer.Option(help="Target group name.")],
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
 ) -> None:
     """Add a TCP listener forwarding to a target group."""
     body = {"port": port, "target_group": target_group}
-    path = f"{scoped(account, region)}/load-balancers/{nlb}/listeners"
-    show(call(lambda c: c.post(path, body), url), as_json=as_json)
+    scope.show(scope.post(f"/load-balancers/{nlb}/listeners", body))
 
 
-@apps["listener"].command("list")
-def listener_list(
-    account: Account,
-    nlb: Annotated[str, typer.Option(help="NLB name.")],
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
-    path = f"{scoped(account, region)}/load-balancers/{nlb}/listeners"
-    show(call(lambda c: c.get(path), url)["listeners"], as_json=as_json)
+@command("listener", "list")
+def listener_list(scope: Scope, nlb: Annotated[str, typer.Option(help="NLB name.")]) -> None:
+    """List a load balancer's listeners."""
+    scope.show(scope.get(f"/load-balancers/{nlb}/listeners")["listeners"])
 
 
 # -- endpoint services and connections --------------------------------------
@@ -372,97 +376,50 @@ SERVICE_COLUMNS = [
 ]
 
 
-@apps["endpoint-service"].command("create")
+@command("endpoint-service", "create")
 def es_create(
-    account: Account,
+    scope: Scope,
     nlb: Annotated[list[str], typer.Option(help="NLB name.")],
     acceptance_required: Annotated[
         bool, typer.Option(help="Connections need your acceptance.")
     ] = True,
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
 ) -> None:
     """Create an endpoint service on network load balancers."""
     body = {"load_balancers": nlb, "acceptance_required": acceptance_required}
-    show(
-        call(lambda c: c.post(f"{scoped(account, region)}/endpoint-services", body), url),
-        as_json=as_json,
-        columns=None if as_json else SERVICE_COLUMNS,
-    )
+    scope.show(scope.post("/endpoint-services", body), SERVICE_COLUMNS)
 
 
-def _permissions(
-    account: str, region: str, service_id: str, body: dict[str, Any], as_json: bool, url: str | None
-) -> None:
-    path = f"{scoped(account, region)}/endpoint-services/{service_id}/permissions"
-    show(
-        call(lambda c: c.post(path, body), url),
-        as_json=as_json,
-        columns=None if as_json else SERVICE_COLUMNS,
-    )
-
-
-@apps["endpoint-service"].command("allow")
-def es_allow(
-    service_id: str,
-    principal: list[str],
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
+@command("endpoint-service", "allow")
+def es_allow(scope: Scope, service_id: str, principal: list[str]) -> None:
     """Allow principals (ARNs or *) to connect."""
-    _permissions(account, region, service_id, {"add": principal}, as_json, url)
+    path = f"/endpoint-services/{service_id}/permissions"
+    scope.show(scope.post(path, {"add": principal}), SERVICE_COLUMNS)
 
 
-@apps["endpoint-service"].command("revoke")
-def es_revoke(
-    service_id: str,
-    principal: list[str],
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
+@command("endpoint-service", "revoke")
+def es_revoke(scope: Scope, service_id: str, principal: list[str]) -> None:
     """Stop allowing principals; connected endpoints stay connected."""
-    _permissions(account, region, service_id, {"remove": principal}, as_json, url)
+    path = f"/endpoint-services/{service_id}/permissions"
+    scope.show(scope.post(path, {"remove": principal}), SERVICE_COLUMNS)
 
 
-@apps["endpoint-service"].command("show")
-def es_show(
-    service_id: str,
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
-    path = f"{scoped(account, region)}/endpoint-services/{service_id}"
-    show(
-        call(lambda c: c.get(path), url),
-        as_json=as_json,
-        columns=None if as_json else SERVICE_COLUMNS,
-    )
+@command("endpoint-service", "show")
+def es_show(scope: Scope, service_id: str) -> None:
+    """Show an endpoint service."""
+    scope.show(scope.get(f"/endpoint-services/{service_id}"), SERVICE_COLUMNS)
 
 
-@apps["endpoint-service"].command("list")
-def es_list(
-    account: Account, region: Region = DEFAULT_REGION, as_json: Json = False, url: Url = None
-) -> None:
-    rows = call(lambda c: c.get(f"{scoped(account, region)}/endpoint-services"), url)
-    show(rows["endpoint_services"], as_json=as_json, columns=None if as_json else SERVICE_COLUMNS)
+@command("endpoint-service", "list")
+def es_list(scope: Scope) -> None:
+    """List your endpoint services."""
+    scope.show(scope.get("/endpoint-services")["endpoint_services"], SERVICE_COLUMNS)
 
 
-@apps["endpoint-service"].command("delete")
-def es_delete(
-    service_id: str,
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
-    call(lambda c: c.delete(f"{scoped(account, region)}/endpoint-services/{service_id}"), url)
-    deleted("endpoint service", service_id, as_json)
+@command("endpoint-service", "delete")
+def es_delete(scope: Scope, service_id: str) -> None:
+    """Delete an endpoint service with no live connection."""
+    scope.delete(f"/endpoint-services/{service_id}")
+    scope.deleted("endpoint service", service_id)
 
 
 ENDPOINT_COLUMNS = [
@@ -474,120 +431,76 @@ ENDPOINT_COLUMNS = [
     "dns_name",
     "reason",
 ]
+CONNECTION_COLUMNS = ["id", "state", "owner", "addresses"]
 
 
 def _endpoint_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r | {"addresses": [a["address"] for a in r["addresses"]]} for r in rows]
 
 
-@apps["connections"].command("list")
-def conn_list(
-    service_id: str,
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
+def _show_endpoints(scope: Scope, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    scope.show(rows if scope.as_json else _endpoint_rows(rows), columns)
+
+
+@command("connections", "list")
+def conn_list(scope: Scope, service_id: str) -> None:
     """Endpoints connected (or asking to connect) to your service."""
-    path = f"{scoped(account, region)}/endpoint-services/{service_id}/connections"
-    rows = call(lambda c: c.get(path), url)["connections"]
-    show(
-        rows if as_json else _endpoint_rows(rows),
-        as_json=as_json,
-        columns=None if as_json else ["id", "state", "owner", "addresses"],
-    )
+    rows = scope.get(f"/endpoint-services/{service_id}/connections")["connections"]
+    _show_endpoints(scope, rows, CONNECTION_COLUMNS)
 
 
-def _decide(
-    verb: str,
-    service_id: str,
-    endpoint_ids: list[str],
-    account: str,
-    region: str,
-    as_json: bool,
-    url: str | None,
-) -> None:
-    path = f"{scoped(account, region)}/endpoint-services/{service_id}/connections/{verb}"
-    rows = call(lambda c: c.post(path, {"endpoint_ids": endpoint_ids}), url)["connections"]
-    show(
-        rows if as_json else _endpoint_rows(rows),
-        as_json=as_json,
-        columns=None if as_json else ["id", "state", "owner", "addresses"],
-    )
+def _decide(scope: Scope, verb: str, service_id: str, endpoint_ids: list[str]) -> None:
+    path = f"/endpoint-services/{service_id}/connections/{verb}"
+    rows = scope.post(path, {"endpoint_ids": endpoint_ids})["connections"]
+    _show_endpoints(scope, rows, CONNECTION_COLUMNS)
 
 
-@apps["connections"].command("accept")
-def conn_accept(
-    service_id: str,
-    endpoint_id: list[str],
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
+@command("connections", "accept")
+def conn_accept(scope: Scope, service_id: str, endpoint_id: list[str]) -> None:
     """Accept endpoint connection requests."""
-    _decide("accept", service_id, endpoint_id, account, region, as_json, url)
+    _decide(scope, "accept", service_id, endpoint_id)
 
 
-@apps["connections"].command("reject")
-def conn_reject(
-    service_id: str,
-    endpoint_id: list[str],
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
+@command("connections", "reject")
+def conn_reject(scope: Scope, service_id: str, endpoint_id: list[str]) -> None:
     """Reject endpoint connections; their traffic stops."""
-    _decide("reject", service_id, endpoint_id, account, region, as_json, url)
+    _decide(scope, "reject", service_id, endpoint_id)
 
 
 # -- interface endpoints -----------------------------------------------------
-def poll(
-    fetch: Callable[[Client], Any],
-    done: Callable[[Any], bool],
-    failed: Callable[[Any], bool],
-    wait: bool,
-    url: str | None,
-    label: Callable[[Any], str],
-    limit: float = 300.0,
-) -> Any:
-    """Fetch once, or until `done` with the state shown as it changes."""
-    client_value = call(fetch, url)
+def _endpoint(scope: Scope, endpoint_id: str, wait: bool, timeout: float) -> dict[str, Any]:
+    path = f"/endpoints/{endpoint_id}"
+    endpoint: dict[str, Any] = scope.get(path)
     if not wait:
-        return client_value
-    deadline = time.monotonic() + limit
-    shown = ""
-    while True:
-        text = label(client_value)
-        if text != shown:
-            typer.echo(f"  … {text}", err=True)
-            shown = text
-        if done(client_value):
-            return client_value
-        if failed(client_value):
-            fail(f"failed: {text}")
-        if time.monotonic() > deadline:
-            fail(f"still not done after {limit:.0f}s: {text}")
-        time.sleep(0.2)
-        client_value = call(fetch, url)
-
-
-def _wait_endpoint(path: str, wait: bool, url: str | None) -> dict[str, Any]:
-    result: dict[str, Any] = poll(
-        lambda c: c.get(path),
-        lambda e: e["state"] in ("available", "pendingAcceptance"),
-        lambda e: e["state"] in ("failed", "rejected", "deleted"),
-        wait,
-        url,
-        label=lambda e: e["state"] + (f" ({e['reason']})" if e["reason"] else ""),
+        return endpoint
+    settled: dict[str, Any] | None = watch(
+        lambda: scope.get(path),
+        done=lambda e: e is not None and e["state"] in ("available", "pendingAcceptance"),
+        failed=lambda e: (
+            f"Endpoint {endpoint_id} is {e['state']}: {e['reason']}"
+            if e["state"] in ("failed", "rejected", "deleted")
+            else None
+        ),
+        label=lambda e: (
+            (e or {}).get("state", "gone") + (f" ({e['reason']})" if e and e["reason"] else "")
+        ),
+        timeout=timeout,
     )
-    return result
+    assert settled is not None
+    return settled
 
 
-@apps["endpoint"].command("create")
+def _show_endpoint(scope: Scope, endpoint: dict[str, Any]) -> None:
+    scope.show(endpoint if scope.as_json else _endpoint_rows([endpoint]), ENDPOINT_COLUMNS)
+
+
+Wait = Annotated[bool, typer.Option("--wait", help="Wait until available (or acceptance).")]
+Timeout = Annotated[float, typer.Option(help="Seconds --wait waits at most.")]
+
+
+@command("endpoint", "create")
 def ep_create(
-    account: Account,
+    scope: Scope,
     vpc: Annotated[str, typer.Option(help="VPC ID.")],
     service_name: Annotated[str, typer.Option(help="Endpoint service name.")],
     subnet: Annotated[list[str], typer.Option(help="Subnet ID (one per AZ).")],
@@ -596,10 +509,8 @@ def ep_create(
     client_token: Annotated[
         str | None, typer.Option(help="Idempotency token: a retry returns the same endpoint.")
     ] = None,
-    region: Region = DEFAULT_REGION,
     wait: Wait = False,
-    as_json: Json = False,
-    url: Url = None,
+    timeout: Timeout = 300,
 ) -> None:
     """Create an interface endpoint to an endpoint service."""
     body = {
@@ -610,52 +521,24 @@ def ep_create(
         "principal": principal,
         "client_token": client_token,
     }
-    created = call(lambda c: c.post(f"{scoped(account, region)}/endpoints", body), url)
-    endpoint = _wait_endpoint(f"{scoped(account, region)}/endpoints/{created['id']}", wait, url)
-    show(
-        endpoint if as_json else _endpoint_rows([endpoint]),
-        as_json=as_json,
-        columns=None if as_json else ENDPOINT_COLUMNS,
-    )
+    created = scope.post("/endpoints", body)
+    _show_endpoint(scope, _endpoint(scope, created["id"], wait, timeout))
 
 
-@apps["endpoint"].command("show")
-def ep_show(
-    endpoint_id: str,
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    wait: Wait = False,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
+@command("endpoint", "show")
+def ep_show(scope: Scope, endpoint_id: str, wait: Wait = False, timeout: Timeout = 300) -> None:
     """Show an endpoint; --wait waits for available (or for acceptance)."""
-    endpoint = _wait_endpoint(f"{scoped(account, region)}/endpoints/{endpoint_id}", wait, url)
-    show(
-        endpoint if as_json else _endpoint_rows([endpoint]),
-        as_json=as_json,
-        columns=None if as_json else ENDPOINT_COLUMNS,
-    )
+    _show_endpoint(scope, _endpoint(scope, endpoint_id, wait, timeout))
 
 
-@apps["endpoint"].command("list")
-def ep_list(
-    account: Account, region: Region = DEFAULT_REGION, as_json: Json = False, url: Url = None
-) -> None:
-    rows = call(lambda c: c.get(f"{scoped(account, region)}/endpoints"), url)["endpoints"]
-    show(
-        rows if as_json else _endpoint_rows(rows),
-        as_json=as_json,
-        columns=None if as_json else ENDPOINT_COLUMNS,
-    )
+@command("endpoint", "list")
+def ep_list(scope: Scope) -> None:
+    """List your interface endpoints."""
+    _show_endpoints(scope, scope.get("/endpoints")["endpoints"], ENDPOINT_COLUMNS)
 
 
-@apps["endpoint"].command("delete")
-def ep_delete(
-    endpoint_id: str,
-    account: Account,
-    region: Region = DEFAULT_REGION,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
-    call(lambda c: c.delete(f"{scoped(account, region)}/endpoints/{endpoint_id}"), url)
-    deleted("endpoint", endpoint_id, as_json)
+@command("endpoint", "delete")
+def ep_delete(scope: Scope, endpoint_id: str) -> None:
+    """Delete an interface endpoint."""
+    scope.delete(f"/endpoints/{endpoint_id}")
+    scope.deleted("endpoint", endpoint_id)

@@ -7,13 +7,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from privlink.client import Client
-from privlink.commands.cloud import Json, Url, call
-from privlink.commands.privatelink import Project, Timeout, Wait, print_hops, watch
+from privlink.commands.common import Json, Timeout, Url, Wait, call
+from privlink.commands.privatelink import Project, print_hops, watch
+
+if TYPE_CHECKING:
+    from privlink.client import Client
 from privlink.output import fail, show
 
 app = typer.Typer(

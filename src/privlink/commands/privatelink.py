@@ -6,15 +6,17 @@ non-zero if it fails; `validate` names the broken hop.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from privlink.client import ApiError, Client
-from privlink.commands.cloud import Json, Url, call
+from privlink.commands import common
+from privlink.commands.common import Json, Timeout, Url, Wait, call
 from privlink.output import fail, show
+
+if TYPE_CHECKING:
+    from privlink.client import Client
 
 service_app = typer.Typer(
     help="Managed services and their PrivateLink.", no_args_is_help=True, rich_markup_mode=None
@@ -42,8 +44,6 @@ Principals = Annotated[
     list[str] | None,
     typer.Option("--principal", help="AWS principal ARN allowed to connect (repeatable)."),
 ]
-Wait = Annotated[bool, typer.Option("--wait", help="Follow progress until settled.")]
-Timeout = Annotated[float, typer.Option(help="Seconds --wait waits at most.")]
 COLUMNS = ("aws_service_id", "aws_service_name", "principals", "state")
 
 
@@ -58,15 +58,6 @@ def _state(client: Client, base: str) -> dict[str, Any]:
     return status
 
 
-def fetch_or_none(fetch: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
-    try:
-        return fetch()
-    except ApiError as error:
-        if error.status == 404:
-            return None
-        raise
-
-
 def watch(
     fetch: Callable[[], dict[str, Any]],
     settled: Callable[[dict[str, Any] | None], bool],
@@ -74,22 +65,15 @@ def watch(
     timeout: float,
 ) -> dict[str, Any] | None:
     """Print each state change until `settled` (None: gone); exit 1 on `failed`."""
-    deadline = time.monotonic() + timeout
-    seen = ""
-    while True:
-        status = fetch_or_none(fetch)
-        state = status["state"] if status else "gone"
-        line = state + (f" — {status['reason']}" if status and status["reason"] else "")
-        if line != seen:
-            typer.echo(f"  {time.strftime('%H:%M:%S')}  {line}", err=True)
-            seen = line
-        if settled(status):
-            return status
-        if status and state == "failed":
-            fail(f"{what} failed: {status['reason']}")
-        if time.monotonic() > deadline:
-            fail(f"Still {state} after {timeout:.0f}s; see `privlink events`")
-        time.sleep(0.3)
+    return common.watch(
+        lambda: common.fetch_or_none(fetch),
+        done=settled,
+        failed=lambda s: f"{what} failed: {s['reason']}" if s["state"] == "failed" else None,
+        label=lambda s: (
+            (s["state"] + (f" — {s['reason']}" if s["reason"] else "")) if s else "gone"
+        ),
+        timeout=timeout,
+    )
 
 
 def follow(client: Client, base: str, want: str | None, timeout: float) -> dict[str, Any] | None:
