@@ -61,7 +61,8 @@ class TestCloudScope:
         api = FakeApi({})
         result = runner.invoke(app, ["cloud", "vpc", "list"], obj=api.runtime())
         assert result.exit_code == 1
-        assert "--account" in result.output and "PRIVLINK_CLOUD_ACCOUNT" in result.output
+        assert "--account" in result.output
+        assert "PRIVLINK_CLOUD_ACCOUNT" in result.output
         assert api.seen == []
 
 
