@@ -111,6 +111,7 @@ def create_app(
     )
     app.state.privlink = state
     errors.install(app)
+    errors.install_openapi(app)
     app.include_router(health.router)
     app.include_router(projects.router)
     app.include_router(services.router)

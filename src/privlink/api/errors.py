@@ -79,3 +79,54 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+
+
+_MEANING = {
+    400: "The request is malformed or not acceptable; the message says what is accepted",
+    401: "No token, or a token that matches no live one",
+    403: "The token may not do this, or the feature or plan does not allow it",
+    404: "No such object, or not visible to this token",
+    409: "The object's state does not allow this now",
+    503: "A dependency (database, cloud) cannot answer now",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, all with the one error body."""
+    from privlink.api.schemas.common import ErrorBody
+
+    return {s: {"model": ErrorBody, "description": _MEANING[s]} for s in statuses}
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Validation errors answer 400 (`_validation_error`), not the framework's 422: say so."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    responses = operation.get("responses", {})
+                    invalid = responses.pop("422", None)
+                    if invalid is not None and "400" not in responses:
+                        responses["400"] = {
+                            "description": _MEANING[400],
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ErrorBody"}
+                                }
+                            },
+                        }
+            schemas = schema.get("components", {}).get("schemas", {})
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

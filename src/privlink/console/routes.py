@@ -19,6 +19,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from privlink.api.deps import StateDep
+from privlink.api.schemas.events import EventPublic, ReportPublic
+from privlink.api.schemas.services import ServicePublic
 from privlink.api.state import AppState
 from privlink.console import session as auth
 from privlink.console import views
@@ -172,7 +174,7 @@ def _overview(
         found, row = _service(request, session, project, service)
     except NotFound as error_:
         return _not_found(request, session, error_.message)
-    public = service_view.service_public(session, row)
+    public = ServicePublic.of(service_view.view(session, row)).model_dump(mode="json")
     info, choices = views.connection_info(
         public, query.get("component"), query.get("route"), query.get("connection")
     )
@@ -277,9 +279,9 @@ def _network(
     history = events.list_events(session, project=found, service=row.name, limit=200)
     hops = None
     if validate == "inbound" and pl is not None:
-        hops = diagnose.report(diagnose.inbound(state.sessions, state.platform, pl.id, None))
+        hops = ReportPublic.of(diagnose.inbound(state.sessions, state.platform, pl.id, None))
     elif validate and any(link.id == validate for link in links):
-        hops = diagnose.report(
+        hops = ReportPublic.of(
             diagnose.outbound(state.sessions, state.platform_cloud(), validate, [])
         )
     try:
@@ -298,7 +300,7 @@ def _network(
         links=links,
         deletable=outbound_rules.DELETABLE,
         facts=facts,
-        history=[events.event_public(e) for e in reversed(history)],
+        history=[EventPublic.model_validate(e).model_dump(mode="json") for e in reversed(history)],
         errors=errors or {},
         values=values or {},
         open_dialog=open_dialog,

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,15 +28,6 @@ class Hop:
     ok: bool
     detail: str
     fix: str = ""
-
-
-def report(hops: list[Hop]) -> dict[str, Any]:
-    broken = next((h for h in hops if not h.ok), None)
-    return {
-        "ok": broken is None,
-        "broken": broken.hop if broken else None,
-        "hops": [asdict(h) for h in hops],
-    }
 
 
 def inbound(

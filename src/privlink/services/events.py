@@ -78,15 +78,3 @@ def list_events(
         query = query.where(Event.object_id == object_id)
     rows = session.scalars(query.order_by(Event.id.desc()).limit(min(limit, MAX_LIMIT))).all()
     return list(reversed(rows))
-
-
-def event_public(event: Event) -> dict[str, Any]:
-    return {
-        "time": event.created_at.isoformat(),
-        "service_name": event.service_name,
-        "kind": event.object_kind,
-        "object_id": event.object_id,
-        "state": event.state,
-        "message": event.message,
-        "actor": event.actor,
-    }

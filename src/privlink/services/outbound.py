@@ -8,7 +8,7 @@ the reconciler then makes the endpoint.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,17 +25,28 @@ from privlink.store.tables import OutboundAttachment, OutboundLink, Project, Ser
 KIND = "outbound"
 
 
-def info(service: Service, platform: c.Platform) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DeploymentInfo:
     """What the customer needs before building anything: region, AZ IDs, principal."""
+
+    cloud_name: str
+    region: str
+    az_ids: list[str]
+    principal: str
+    plan: str
+    outbound_available: bool
+
+
+def info(service: Service, platform: c.Platform) -> DeploymentInfo:
     region, azs, role = rules.deployment(service.project.name, service.name, service.cloud_name)
-    return {
-        "cloud_name": service.cloud_name,
-        "region": region,
-        "az_ids": list(azs),
-        "principal": platform.principal(role),
-        "plan": service.plan,
-        "outbound_available": rules.plan_allows_outbound(service.plan),
-    }
+    return DeploymentInfo(
+        cloud_name=service.cloud_name,
+        region=region,
+        az_ids=list(azs),
+        principal=platform.principal(role),
+        plan=service.plan,
+        outbound_available=rules.plan_allows_outbound(service.plan),
+    )
 
 
 def _links(session: Session, service: Service) -> list[OutboundLink]:
@@ -201,29 +212,3 @@ def detach(
             )
             return attachment
     raise NotFound(f"Link {link.id} has no attachment {attachment_id}")
-
-
-def attachment_public(attachment: OutboundAttachment) -> dict[str, Any]:
-    return {
-        "attachment_id": attachment.id,
-        "kind": attachment.kind,
-        "name": attachment.name,
-        "create_time": attachment.created_at.isoformat(),
-    }
-
-
-def public(link: OutboundLink) -> dict[str, Any]:
-    return {
-        "link_id": link.id,
-        "service_name": link.endpoint_service_name,
-        "endpoint_service_id": link.endpoint_service_id,
-        "state": link.state,
-        "reason": link.reason,
-        "az_ids": list(link.az_ids),
-        "vpc_endpoint_id": link.vpc_endpoint_id,
-        "dns_name": link.dns_name,
-        "addresses": list(link.addresses),
-        "attachments": [attachment_public(a) for a in link.attachments],
-        "create_time": link.created_at.isoformat(),
-        "update_time": link.updated_at.isoformat(),
-    }

@@ -5,9 +5,10 @@ These record desired state only; the reconciler makes the cloud match it.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -165,55 +166,49 @@ def get_connection(pl: Privatelink, connection_id: str) -> PrivatelinkConnection
     )
 
 
-def public(pl: Privatelink) -> dict[str, Any]:
-    """The object in Aiven's shape (what `avn service privatelink aws get` prints)."""
-    return {
-        "aws_service_id": pl.aws_service_id,
-        "aws_service_name": pl.aws_service_name,
-        "principals": list(pl.principals),
-        "state": pl.state,
-    }
+@dataclass(frozen=True)
+class PortView:
+    """A listener port of the PrivateLink: a whole component, or one node of it."""
+
+    component: str
+    node: int | None
+    target: str | None
+    port: int
+    healthy: bool
+    access: bool
 
 
-def connection_public(conn: PrivatelinkConnection) -> dict[str, Any]:
-    return {
-        "privatelink_connection_id": conn.id,
-        "vpc_endpoint_id": conn.vpc_endpoint_id,
-        "dns_name": conn.dns_name,
-        "state": conn.state,
-    }
-
-
-def status_public(pl: Privatelink) -> dict[str, Any]:
-    """Everything privlink knows of the object: the native view."""
+def port_views(pl: Privatelink) -> list[PortView]:
     nodes = pl.service.components
     enabled = rules.access(pl.service.user_config)
-    return {
-        "privatelink": {
-            **public(pl),
-            "id": pl.id,
-            "reason": pl.reason,
-            "generation": pl.generation,
-            "observed_generation": pl.observed_generation,
-            "create_time": pl.created_at.isoformat(),
-            "update_time": pl.updated_at.isoformat(),
-        },
-        "ports": [
-            {
-                "component": p.component,
-                "node": p.node if p.node >= 0 else None,
-                "target": nodes[p.component][p.node] if p.node >= 0 else None,
-                "port": p.port,
-                "healthy": p.healthy,
-                "access": enabled.get(p.component, False),
-            }
-            for p in pl.ports
-        ],
-        "connections": [{**connection_public(c), "host": c.host} for c in pl.connections],
-    }
+    return [
+        PortView(
+            component=p.component,
+            node=p.node if p.node >= 0 else None,
+            target=nodes[p.component][p.node] if p.node >= 0 else None,
+            port=p.port,
+            healthy=p.healthy,
+            access=enabled.get(p.component, False),
+        )
+        for p in pl.ports
+    ]
 
 
-def routes(session: Session, service: Service) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ComponentRoute:
+    """One way to reach a component, in Aiven's terms (`route` dynamic or privatelink)."""
+
+    component: str
+    host: str
+    port: int
+    route: str
+    usage: str = "primary"
+    ssl: bool = True
+    privatelink_connection_id: str | None = None
+    kafka_authentication_method: str | None = None
+
+
+def routes(session: Session, service: Service) -> list[ComponentRoute]:
     """One `route: privatelink` component entry per (component with access, active connection)."""
     pl = find(session, service)
     if pl is None or pl.state != rules.ACTIVE:
@@ -245,17 +240,18 @@ def component_entries(
     *,
     route: str,
     connection_id: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ComponentRoute]:
     """Aiven's component entries; Kafka brokers get one per authentication method."""
-    base = {
-        "component": component,
-        "host": host,
-        "port": port,
-        "route": route,
-        "usage": "primary",
-        "ssl": True,
-        "privatelink_connection_id": connection_id,
-    }
+    base = ComponentRoute(
+        component=component,
+        host=host,
+        port=port,
+        route=route,
+        privatelink_connection_id=connection_id,
+    )
     if (service_type, component) == ("kafka", "kafka"):
-        return [{**base, "kafka_authentication_method": m} for m in ("certificate", "sasl")]
+        return [
+            dataclasses.replace(base, kafka_authentication_method=m)
+            for m in ("certificate", "sasl")
+        ]
     return [base]

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from privlink.domain import catalog
 from privlink.services import privatelinks
+from privlink.services.privatelinks import ComponentRoute
 from privlink.store.tables import Service
 
 
-def service_public(session: Session, service: Service) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ServiceView:
+    """The service row with every route to its components (direct, then per connection)."""
+
+    service: Service
+    components: list[ComponentRoute]
+    node_count: int
+
+
+def view(session: Session, service: Service) -> ServiceView:
     components = [
         entry
         for component, nodes in service.components.items()
@@ -21,19 +31,5 @@ def service_public(session: Session, service: Service) -> dict[str, Any]:
         )
     ]
     components += privatelinks.routes(session, service)
-    return {
-        "service_name": service.name,
-        "service_type": service.service_type,
-        "state": service.state,
-        "cloud_name": service.cloud_name,
-        "plan": service.plan,
-        "create_time": service.created_at.isoformat(),
-        "update_time": service.updated_at.isoformat(),
-        "user_config": service.user_config,
-        "components": components,
-        "node_count": max((len(n) for n in service.components.values()), default=0),
-        "users": [dict(u) for u in service.users],
-        "connection_info": {},
-        "service_notifications": [],
-        "project_vpc_id": service.project_vpc_id,
-    }
+    nodes = max((len(n) for n in service.components.values()), default=0)
+    return ServiceView(service=service, components=components, node_count=nodes)

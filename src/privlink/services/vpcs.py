@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -111,22 +111,18 @@ def place_service(session: Session, *, service: Service, project_vpc_id: str | N
     service.project_vpc_id = vpc.id
 
 
-def vpc_public(vpc: ProjectVpc) -> dict[str, Any]:
-    return {
-        "project_vpc_id": vpc.id,
-        "cloud_name": vpc.cloud_name,
-        "network_cidr": vpc.network_cidr,
-        "state": vpc.state,
-        "create_time": vpc.created_at.isoformat(),
-        "update_time": vpc.updated_at.isoformat(),
-        "peering_connections": [],
-    }
+@dataclass(frozen=True)
+class Offer:
+    """A cloud where the project may have PrivateLink, and its hourly price."""
+
+    cloud_name: str
+    price_usd: str
 
 
-def availability(project: Project) -> list[dict[str, str]]:
+def availability(project: Project) -> list[Offer]:
     """Clouds where the project may use PrivateLink, with their price."""
     if not project.privatelink_enabled:
         return []
     from privlink.domain.cloud import REGIONS
 
-    return [{"cloud_name": f"aws-{region}", "price_usd": PRICE_USD} for region in sorted(REGIONS)]
+    return [Offer(cloud_name=f"aws-{region}", price_usd=PRICE_USD) for region in sorted(REGIONS)]

@@ -6,20 +6,24 @@ emulated cloud accepts any credentials; with `PRIVLINK_CLOUD=aws` they are absen
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
-from privlink.api import cloud_schemas as cs
 from privlink.api.deps import CallerDep, StateDep
+from privlink.api.errors import documented
+from privlink.api.schemas import cloud as cs
+from privlink.api.schemas.common import Deleted
+from privlink.cloud import contract as c
 from privlink.cloud.contract import Target
 from privlink.cloud.local.control import LocalAccount, LocalCloud
 from privlink.cloud.local.network import vpc_range
 from privlink.domain.cloud import HealthCheck
 from privlink.domain.errors import NotFound
 
-router = APIRouter(prefix="/v1/cloud", tags=["local cloud"])
+router = APIRouter(
+    prefix="/v1/cloud", tags=["local cloud"], responses=documented(400, 401, 404, 409)
+)
 
 
 def get_cloud(state: StateDep, _caller: CallerDep) -> LocalCloud:
@@ -51,79 +55,73 @@ def _changed(
     state.changed(endpoint_service=endpoint_service, endpoints=endpoints)
 
 
-def _account(row: Any) -> dict[str, Any]:
-    return {"account_id": row.id, "name": row.name, "principal": f"arn:aws:iam::{row.id}:root"}
+def _account(row: Any) -> cs.AccountPublic:
+    return cs.AccountPublic(
+        account_id=row.id, name=row.name, principal=f"arn:aws:iam::{row.id}:root"
+    )
 
 
-def _row(row: Any, *fields: str) -> dict[str, Any]:
-    return {f: getattr(row, f) for f in fields}
+def _vpc(row: Any) -> cs.VpcPublic:
+    return cs.VpcPublic(
+        id=row.id, region=row.region, cidr=row.cidr, private_range=vpc_range(row.net_index)
+    )
 
 
 @router.post("/accounts", status_code=201)
-def create_account(body: cs.AccountCreate, cloud: CloudDep) -> dict[str, Any]:
+def create_account(body: cs.AccountCreate, cloud: CloudDep) -> cs.AccountPublic:
     return _account(cloud.create_account(body.name))
 
 
 @router.get("/accounts")
-def list_accounts(cloud: CloudDep) -> dict[str, Any]:
-    return {"accounts": [_account(a) for a in cloud.list_accounts()]}
+def list_accounts(cloud: CloudDep) -> cs.AccountsPublic:
+    return cs.AccountsPublic(accounts=[_account(a) for a in cloud.list_accounts()])
 
 
 @router.post(Scoped + "/vpcs", status_code=201)
-def create_vpc(body: cs.VpcCreate, acct: AccountDep) -> dict[str, Any]:
-    vpc = acct.create_vpc(body.cidr)
-    return _row(vpc, "id", "region", "cidr") | {"private_range": vpc_range(vpc.net_index)}
+def create_vpc(body: cs.VpcCreate, acct: AccountDep) -> cs.VpcPublic:
+    return _vpc(acct.create_vpc(body.cidr))
 
 
 @router.get(Scoped + "/vpcs")
-def list_vpcs(acct: AccountDep) -> dict[str, Any]:
-    return {
-        "vpcs": [
-            _row(v, "id", "region", "cidr") | {"private_range": vpc_range(v.net_index)}
-            for v in acct.describe_vpcs()
-        ]
-    }
+def list_vpcs(acct: AccountDep) -> cs.VpcsPublic:
+    return cs.VpcsPublic(vpcs=[_vpc(v) for v in acct.describe_vpcs()])
 
 
 @router.post(Scoped + "/subnets", status_code=201)
-def create_subnet(body: cs.SubnetCreate, acct: AccountDep) -> dict[str, Any]:
-    subnet = acct.create_subnet(body.vpc_id, body.az_id)
-    return _row(subnet, "id", "vpc_id", "az_id", "cidr")
+def create_subnet(body: cs.SubnetCreate, acct: AccountDep) -> cs.SubnetPublic:
+    return cs.SubnetPublic.model_validate(acct.create_subnet(body.vpc_id, body.az_id))
 
 
 @router.get(Scoped + "/subnets")
-def list_subnets(acct: AccountDep, vpc_id: str | None = None) -> dict[str, Any]:
-    return {
-        "subnets": [
-            _row(s, "id", "vpc_id", "az_id", "cidr") | {"private_range": rng}
+def list_subnets(acct: AccountDep, vpc_id: str | None = None) -> cs.SubnetsPublic:
+    return cs.SubnetsPublic(
+        subnets=[
+            cs.SubnetPublic(id=s.id, vpc_id=s.vpc_id, az_id=s.az_id, cidr=s.cidr, private_range=rng)
             for s, rng in acct.describe_subnets(vpc_id)
         ]
-    }
+    )
 
 
 @router.post(Scoped + "/security-groups", status_code=201)
-def create_security_group(body: cs.SecurityGroupCreate, acct: AccountDep) -> dict[str, Any]:
-    return _row(
-        acct.create_security_group(body.vpc_id, body.name), "id", "vpc_id", "name", "ingress"
-    )
+def create_security_group(body: cs.SecurityGroupCreate, acct: AccountDep) -> cs.SecurityGroupPublic:
+    return cs.SecurityGroupPublic.model_validate(acct.create_security_group(body.vpc_id, body.name))
 
 
 @router.post(Scoped + "/security-groups/{group_id}/ingress")
 def authorize_ingress(
     group_id: str, body: cs.IngressRule, acct: AccountDep, state: StateDep
-) -> dict[str, Any]:
+) -> cs.SecurityGroupPublic:
     group = acct.authorize_ingress(group_id, body.cidr, body.from_port, body.to_port)
     _changed(state)
-    return _row(group, "id", "vpc_id", "name", "ingress")
+    return cs.SecurityGroupPublic.model_validate(group)
 
 
 @router.get(Scoped + "/security-groups")
-def list_security_groups(acct: AccountDep) -> dict[str, Any]:
-    return {
-        "security_groups": [
-            _row(g, "id", "vpc_id", "name", "ingress") for g in acct.describe_security_groups()
-        ]
-    }
+def list_security_groups(acct: AccountDep) -> cs.SecurityGroupsPublic:
+    groups = acct.describe_security_groups()
+    return cs.SecurityGroupsPublic(
+        security_groups=[cs.SecurityGroupPublic.model_validate(g) for g in groups]
+    )
 
 
 def _tg_arn(acct: LocalAccount, name: str) -> str:
@@ -141,9 +139,9 @@ def _lb_arn(acct: LocalAccount, name: str) -> str:
 
 
 @router.post(Scoped + "/target-groups", status_code=201)
-def create_target_group(body: cs.TargetGroupCreate, acct: AccountDep) -> dict[str, Any]:
+def create_target_group(body: cs.TargetGroupCreate, acct: AccountDep) -> c.TargetGroup:
     spec = body.health_check
-    tg = acct.create_target_group(
+    return acct.create_target_group(
         name=body.name,
         port=body.port,
         health_check=HealthCheck(
@@ -153,24 +151,23 @@ def create_target_group(body: cs.TargetGroupCreate, acct: AccountDep) -> dict[st
         client_token=body.client_token,
         deregistration_delay=body.deregistration_delay,
     )
-    return asdict(tg)
 
 
 @router.get(Scoped + "/target-groups")
-def list_target_groups(acct: AccountDep) -> dict[str, Any]:
-    return {"target_groups": [asdict(tg) for tg in acct.describe_target_groups()]}
+def list_target_groups(acct: AccountDep) -> cs.TargetGroupsPublic:
+    return cs.TargetGroupsPublic(target_groups=acct.describe_target_groups())
 
 
 @router.delete(Scoped + "/target-groups/{name}")
-def delete_target_group(name: str, acct: AccountDep) -> dict[str, Any]:
+def delete_target_group(name: str, acct: AccountDep) -> Deleted:
     acct.delete_target_group(_tg_arn(acct, name))
-    return {"deleted": name}
+    return Deleted(deleted=name)
 
 
 @router.post(Scoped + "/target-groups/{name}/targets")
 def register_targets(
     name: str, body: cs.Targets, acct: AccountDep, state: StateDep
-) -> dict[str, Any]:
+) -> cs.TargetsHealthPublic:
     arn = _tg_arn(acct, name)
     acct.register_targets(arn, [Target(t.host, t.port) for t in body.targets])
     _changed(state)
@@ -180,7 +177,7 @@ def register_targets(
 @router.post(Scoped + "/target-groups/{name}/targets/deregister")
 def deregister_targets(
     name: str, body: cs.Targets, acct: AccountDep, state: StateDep
-) -> dict[str, Any]:
+) -> cs.TargetsHealthPublic:
     arn = _tg_arn(acct, name)
     acct.deregister_targets(arn, [Target(t.host, t.port) for t in body.targets])
     _changed(state)
@@ -188,106 +185,108 @@ def deregister_targets(
 
 
 @router.get(Scoped + "/target-groups/{name}/health")
-def target_health(name: str, acct: AccountDep) -> dict[str, Any]:
+def target_health(name: str, acct: AccountDep) -> cs.TargetsHealthPublic:
     health = acct.describe_target_health(_tg_arn(acct, name))
-    return {
-        "targets": [
-            {"host": h.target.host, "port": h.target.port, "state": h.state, "reason": h.reason}
+    return cs.TargetsHealthPublic(
+        targets=[
+            cs.TargetHealthPublic(
+                host=h.target.host, port=h.target.port, state=h.state, reason=h.reason
+            )
             for h in health
         ]
-    }
+    )
 
 
 @router.post(Scoped + "/load-balancers", status_code=201)
-def create_load_balancer(body: cs.LoadBalancerCreate, acct: AccountDep) -> dict[str, Any]:
-    lb = acct.create_load_balancer(
+def create_load_balancer(body: cs.LoadBalancerCreate, acct: AccountDep) -> c.LoadBalancer:
+    return acct.create_load_balancer(
         name=body.name, subnet_ids=body.subnet_ids, client_token=body.client_token
     )
-    return asdict(lb)
 
 
 @router.get(Scoped + "/load-balancers")
-def list_load_balancers(acct: AccountDep) -> dict[str, Any]:
-    return {"load_balancers": [asdict(lb) for lb in acct.describe_load_balancers()]}
+def list_load_balancers(acct: AccountDep) -> cs.LoadBalancersPublic:
+    return cs.LoadBalancersPublic(load_balancers=acct.describe_load_balancers())
 
 
 @router.delete(Scoped + "/load-balancers/{name}")
-def delete_load_balancer(name: str, acct: AccountDep, state: StateDep) -> dict[str, Any]:
+def delete_load_balancer(name: str, acct: AccountDep, state: StateDep) -> Deleted:
     acct.delete_load_balancer(_lb_arn(acct, name))
     _changed(state)
-    return {"deleted": name}
+    return Deleted(deleted=name)
 
 
 @router.post(Scoped + "/load-balancers/{name}/listeners", status_code=201)
 def create_listener(
     name: str, body: cs.ListenerCreate, acct: AccountDep, state: StateDep
-) -> dict[str, Any]:
+) -> c.Listener:
     listener = acct.create_listener(
         load_balancer_arn=_lb_arn(acct, name),
         port=body.port,
         target_group_arn=_tg_arn(acct, body.target_group),
     )
     _changed(state)
-    return asdict(listener)
+    return listener
 
 
 @router.get(Scoped + "/load-balancers/{name}/listeners")
-def list_listeners(name: str, acct: AccountDep) -> dict[str, Any]:
-    return {"listeners": [asdict(li) for li in acct.describe_listeners(_lb_arn(acct, name))]}
+def list_listeners(name: str, acct: AccountDep) -> cs.ListenersPublic:
+    return cs.ListenersPublic(listeners=acct.describe_listeners(_lb_arn(acct, name)))
 
 
 @router.delete(Scoped + "/load-balancers/{name}/listeners/{port}")
-def delete_listener(name: str, port: int, acct: AccountDep, state: StateDep) -> dict[str, Any]:
+def delete_listener(name: str, port: int, acct: AccountDep, state: StateDep) -> Deleted:
     for listener in acct.describe_listeners(_lb_arn(acct, name)):
         if listener.port == port:
             acct.delete_listener(listener.arn)
             _changed(state)
-            return {"deleted": port}
+            return Deleted(deleted=port)
     raise NotFound(f"Load balancer {name} has no listener on port {port}")
 
 
 @router.post(Scoped + "/endpoint-services", status_code=201)
-def create_endpoint_service(body: cs.EndpointServiceCreate, acct: AccountDep) -> dict[str, Any]:
-    svc = acct.create_endpoint_service(
+def create_endpoint_service(body: cs.EndpointServiceCreate, acct: AccountDep) -> c.EndpointService:
+    return acct.create_endpoint_service(
         load_balancer_arns=[_lb_arn(acct, n) for n in body.load_balancers],
         acceptance_required=body.acceptance_required,
         client_token=body.client_token,
     )
-    return asdict(svc)
 
 
 @router.get(Scoped + "/endpoint-services")
-def list_endpoint_services(acct: AccountDep) -> dict[str, Any]:
-    return {"endpoint_services": [asdict(s) for s in acct.describe_endpoint_services()]}
+def list_endpoint_services(acct: AccountDep) -> cs.EndpointServicesPublic:
+    return cs.EndpointServicesPublic(endpoint_services=acct.describe_endpoint_services())
 
 
 @router.get(Scoped + "/endpoint-services/{service_id}")
-def get_endpoint_service(service_id: str, acct: AccountDep) -> dict[str, Any]:
-    return asdict(acct.describe_endpoint_service(service_id))
+def get_endpoint_service(service_id: str, acct: AccountDep) -> c.EndpointService:
+    return acct.describe_endpoint_service(service_id)
 
 
 @router.delete(Scoped + "/endpoint-services/{service_id}")
-def delete_endpoint_service(service_id: str, acct: AccountDep, state: StateDep) -> dict[str, Any]:
+def delete_endpoint_service(service_id: str, acct: AccountDep, state: StateDep) -> Deleted:
     acct.delete_endpoint_service(service_id)
     _changed(state, service_id)
-    return {"deleted": service_id}
+    return Deleted(deleted=service_id)
 
 
 @router.post(Scoped + "/endpoint-services/{service_id}/permissions")
-def modify_permissions(service_id: str, body: cs.Permissions, acct: AccountDep) -> dict[str, Any]:
+def modify_permissions(
+    service_id: str, body: cs.Permissions, acct: AccountDep
+) -> c.EndpointService:
     acct.modify_endpoint_service_permissions(service_id, add=body.add, remove=body.remove)
-    return asdict(acct.describe_endpoint_service(service_id))
+    return acct.describe_endpoint_service(service_id)
 
 
 @router.get(Scoped + "/endpoint-services/{service_id}/connections")
-def list_connections(service_id: str, acct: AccountDep) -> dict[str, Any]:
-    return {"connections": [asdict(e) for e in acct.describe_endpoint_connections(service_id)]}
+def list_connections(service_id: str, acct: AccountDep) -> cs.EndpointConnectionsPublic:
+    return cs.EndpointConnectionsPublic(connections=acct.describe_endpoint_connections(service_id))
 
 
 @router.post(Scoped + "/endpoint-services/{service_id}/connections/accept")
 def accept_connections(
     service_id: str, body: cs.Connections, acct: AccountDep, state: StateDep
-) -> dict[str, Any]:
+) -> cs.EndpointConnectionsPublic:
     acct.accept_endpoint_connections(service_id, body.endpoint_ids)
     _changed(state, service_id, body.endpoint_ids)
     return list_connections(service_id, acct)
@@ -296,16 +295,16 @@ def accept_connections(
 @router.post(Scoped + "/endpoint-services/{service_id}/connections/reject")
 def reject_connections(
     service_id: str, body: cs.Connections, acct: AccountDep, state: StateDep
-) -> dict[str, Any]:
+) -> cs.EndpointConnectionsPublic:
     acct.reject_endpoint_connections(service_id, body.endpoint_ids)
     _changed(state, service_id, body.endpoint_ids)
     return list_connections(service_id, acct)
 
 
-@router.post(Scoped + "/endpoints", status_code=201)
+@router.post(Scoped + "/endpoints", status_code=201, responses=documented(403))
 def create_endpoint(
     body: cs.EndpointCreate, cloud: CloudDep, state: StateDep, account: str, region: str
-) -> dict[str, Any]:
+) -> c.Endpoint:
     acct = cloud.account(account, region, principal=body.principal)
     endpoint = acct.create_endpoint(
         vpc_id=body.vpc_id,
@@ -315,22 +314,22 @@ def create_endpoint(
         client_token=body.client_token,
     )
     _changed(state, endpoint.service_id)
-    return asdict(endpoint)
+    return endpoint
 
 
 @router.get(Scoped + "/endpoints")
-def list_endpoints(acct: AccountDep) -> dict[str, Any]:
-    return {"endpoints": [asdict(e) for e in acct.describe_endpoints()]}
+def list_endpoints(acct: AccountDep) -> cs.EndpointsPublic:
+    return cs.EndpointsPublic(endpoints=acct.describe_endpoints())
 
 
 @router.get(Scoped + "/endpoints/{endpoint_id}")
-def get_endpoint(endpoint_id: str, acct: AccountDep) -> dict[str, Any]:
-    return asdict(acct.describe_endpoint(endpoint_id))
+def get_endpoint(endpoint_id: str, acct: AccountDep) -> c.Endpoint:
+    return acct.describe_endpoint(endpoint_id)
 
 
 @router.delete(Scoped + "/endpoints/{endpoint_id}")
-def delete_endpoint(endpoint_id: str, acct: AccountDep, state: StateDep) -> dict[str, Any]:
+def delete_endpoint(endpoint_id: str, acct: AccountDep, state: StateDep) -> Deleted:
     service_id = acct.describe_endpoint(endpoint_id).service_id
     acct.delete_endpoint(endpoint_id)
     _changed(state, service_id)
-    return {"deleted": endpoint_id}
+    return Deleted(deleted=endpoint_id)

@@ -2,42 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query
-from pydantic import Field
 
 from privlink.api.deps import CallerDep, ProjectDep, SessionDep, StateDep
+from privlink.api.errors import documented
 from privlink.api.routes.privatelinks import BASE, actor
 from privlink.api.routes.services import ServiceName
-from privlink.api.schemas import Body
+from privlink.api.schemas.events import ReportPublic
+from privlink.api.schemas.outbound import (
+    AttachmentCreate,
+    AttachmentPublic,
+    AttachmentsPublic,
+    LinkPublic,
+    LinksPublic,
+    OutboundCreate,
+    OutboundInfo,
+)
 from privlink.reconcile import diagnose
 from privlink.services import outbound, registry
 
-router = APIRouter(tags=["outbound privatelink"])
+router = APIRouter(tags=["outbound privatelink"], responses=documented(400, 401, 404))
 LINKS = BASE + "/outbound"
 LINK = LINKS + "/{link_id}"
 
 
-class OutboundCreate(Body):
-    service_name: str = Field(max_length=200, description="The customer's endpoint service name")
-
-
-class AttachmentCreate(Body):
-    kind: str = Field(max_length=40, description="What uses the link, e.g. data-integration")
-    name: str = Field(max_length=200, description="Its name")
-
-
-@router.get(BASE + "/outbound-info")
+@router.get(BASE + "/outbound-info", responses=documented(503))
 def info(
     project: ProjectDep, session: SessionDep, state: StateDep, service: str = ServiceName
-) -> dict[str, Any]:
+) -> OutboundInfo:
     """The deployment's region, AZ IDs and principal: what the customer builds against."""
     found = registry.get_service(session, project=project, name=service)
-    return outbound.info(found, state.platform_cloud())
+    facts = outbound.info(found, state.platform_cloud())
+    return OutboundInfo.model_validate(facts, from_attributes=True)
 
 
-@router.post(LINKS, status_code=201)
+@router.post(LINKS, status_code=201, responses=documented(403, 409, 503))
 def create(
     body: OutboundCreate,
     project: ProjectDep,
@@ -46,7 +47,7 @@ def create(
     state: StateDep,
     after: BackgroundTasks,
     service: str = ServiceName,
-) -> dict[str, Any]:
+) -> LinkPublic:
     link = outbound.create(
         session,
         project=project,
@@ -57,26 +58,24 @@ def create(
         actor=actor(caller),
     )
     after.add_task(state.changed)  # runs once the transaction is committed
-    return outbound.public(link)
+    return LinkPublic.model_validate(link)
 
 
 @router.get(LINKS)
-def list_links(
-    project: ProjectDep, session: SessionDep, service: str = ServiceName
-) -> dict[str, Any]:
+def list_links(project: ProjectDep, session: SessionDep, service: str = ServiceName) -> LinksPublic:
     links = outbound.list_links(session, project=project, service_name=service)
-    return {"links": [outbound.public(link) for link in links]}
+    return LinksPublic(links=[LinkPublic.model_validate(link) for link in links])
 
 
 @router.get(LINK)
 def get(
     link_id: str, project: ProjectDep, session: SessionDep, service: str = ServiceName
-) -> dict[str, Any]:
+) -> LinkPublic:
     link = outbound.get(session, project=project, service_name=service, link_id=link_id)
-    return outbound.public(link)
+    return LinkPublic.model_validate(link)
 
 
-@router.delete(LINK)
+@router.delete(LINK, responses=documented(409))
 def delete(
     link_id: str,
     project: ProjectDep,
@@ -85,15 +84,15 @@ def delete(
     state: StateDep,
     after: BackgroundTasks,
     service: str = ServiceName,
-) -> dict[str, Any]:
+) -> LinkPublic:
     link = outbound.delete(
         session, project=project, service_name=service, link_id=link_id, actor=actor(caller)
     )
     after.add_task(state.changed)
-    return outbound.public(link)
+    return LinkPublic.model_validate(link)
 
 
-@router.get(LINK + "/validate")
+@router.get(LINK + "/validate", responses=documented(503))
 def validate(
     link_id: str,
     project: ProjectDep,
@@ -101,15 +100,15 @@ def validate(
     state: StateDep,
     service: str = ServiceName,
     port: Annotated[list[int] | None, Query(max_length=20, description="Ports to try")] = None,
-) -> dict[str, Any]:
+) -> ReportPublic:
     """Check every hop from the deployment to the customer's targets; name the broken one."""
     link = outbound.get(session, project=project, service_name=service, link_id=link_id)
-    return diagnose.report(
+    return ReportPublic.of(
         diagnose.outbound(state.sessions, state.platform_cloud(), link.id, port or [])
     )
 
 
-@router.post(LINK + "/attachments", status_code=201)
+@router.post(LINK + "/attachments", status_code=201, responses=documented(409))
 def attach(
     link_id: str,
     body: AttachmentCreate,
@@ -117,7 +116,7 @@ def attach(
     session: SessionDep,
     caller: CallerDep,
     service: str = ServiceName,
-) -> dict[str, Any]:
+) -> AttachmentPublic:
     attachment = outbound.attach(
         session,
         project=project,
@@ -127,15 +126,17 @@ def attach(
         name=body.name,
         actor=actor(caller),
     )
-    return outbound.attachment_public(attachment)
+    return AttachmentPublic.model_validate(attachment)
 
 
 @router.get(LINK + "/attachments")
 def attachments(
     link_id: str, project: ProjectDep, session: SessionDep, service: str = ServiceName
-) -> dict[str, Any]:
+) -> AttachmentsPublic:
     link = outbound.get(session, project=project, service_name=service, link_id=link_id)
-    return {"attachments": [outbound.attachment_public(a) for a in link.attachments]}
+    return AttachmentsPublic(
+        attachments=[AttachmentPublic.model_validate(a) for a in link.attachments]
+    )
 
 
 @router.delete(LINK + "/attachments/{attachment_id}")
@@ -146,7 +147,7 @@ def detach(
     session: SessionDep,
     caller: CallerDep,
     service: str = ServiceName,
-) -> dict[str, Any]:
+) -> AttachmentPublic:
     attachment = outbound.detach(
         session,
         project=project,
@@ -155,4 +156,4 @@ def detach(
         attachment_id=attachment_id,
         actor=actor(caller),
     )
-    return outbound.attachment_public(attachment)
+    return AttachmentPublic.model_validate(attachment)

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, BackgroundTasks, Query
-from pydantic import Field
 
 from privlink.api.deps import CallerDep, ProjectDep, SessionDep, StateDep
+from privlink.api.errors import documented
 from privlink.api.routes.services import ServiceName
-from privlink.api.schemas import Body
+from privlink.api.schemas.events import EventPublic, EventsPublic, ReportPublic
+from privlink.api.schemas.privatelinks import (
+    CaPublic,
+    ConnectionDetail,
+    ConnectionPublic,
+    ConnectionsPublic,
+    PortPublic,
+    PrivatelinkCreate,
+    PrivatelinkDetail,
+    PrivatelinkPublic,
+    Refreshed,
+    StatusPublic,
+)
 from privlink.domain import catalog
 from privlink.domain.errors import InvalidInput
 from privlink.reconcile import diagnose
 from privlink.services import certificates, events, privatelinks, registry
 
-router = APIRouter(tags=["privatelink"])
+router = APIRouter(tags=["privatelink"], responses=documented(400, 401, 404))
 BASE = "/v1/project/{project}/service/{service}/privatelink/aws"
-
-
-class PrivatelinkCreate(Body):
-    # Lists longer than the 16 allowed still parse, so the refusal can say why.
-    principals: list[str] | None = Field(None, max_length=100)
-    supported_regions: list[str] | None = Field(None, max_length=20)
 
 
 def actor(caller: CallerDep) -> str:
@@ -44,7 +48,7 @@ def _check_regions(
         )
 
 
-@router.post(BASE)
+@router.post(BASE, responses=documented(409))
 def create(
     body: PrivatelinkCreate,
     project: ProjectDep,
@@ -53,7 +57,7 @@ def create(
     state: StateDep,
     after: BackgroundTasks,
     service: str = ServiceName,
-) -> dict[str, Any]:
+) -> PrivatelinkPublic:
     _check_regions(session, project, service, body)
     pl = privatelinks.create(
         session,
@@ -64,15 +68,16 @@ def create(
         actor=actor(caller),
     )
     after.add_task(state.changed)  # runs once the transaction is committed
-    return privatelinks.public(pl)
+    return PrivatelinkPublic.model_validate(pl)
 
 
 @router.get(BASE)
-def get(project: ProjectDep, session: SessionDep, service: str = ServiceName) -> dict[str, Any]:
-    return privatelinks.public(privatelinks.get(session, project=project, service_name=service))
+def get(project: ProjectDep, session: SessionDep, service: str = ServiceName) -> PrivatelinkPublic:
+    pl = privatelinks.get(session, project=project, service_name=service)
+    return PrivatelinkPublic.model_validate(pl)
 
 
-@router.put(BASE)
+@router.put(BASE, responses=documented(409))
 def update(
     body: PrivatelinkCreate,
     project: ProjectDep,
@@ -81,7 +86,7 @@ def update(
     state: StateDep,
     after: BackgroundTasks,
     service: str = ServiceName,
-) -> dict[str, Any]:
+) -> PrivatelinkPublic:
     _check_regions(session, project, service, body)
     pl = privatelinks.update(
         session,
@@ -91,10 +96,10 @@ def update(
         actor=actor(caller),
     )
     after.add_task(state.changed)
-    return privatelinks.public(pl)
+    return PrivatelinkPublic.model_validate(pl)
 
 
-@router.delete(BASE)
+@router.delete(BASE, responses=documented(409))
 def delete(
     project: ProjectDep,
     session: SessionDep,
@@ -102,33 +107,35 @@ def delete(
     state: StateDep,
     after: BackgroundTasks,
     service: str = ServiceName,
-) -> dict[str, Any]:
+) -> PrivatelinkPublic:
     pl = privatelinks.delete(session, project=project, service_name=service, actor=actor(caller))
     after.add_task(state.changed)
-    return privatelinks.public(pl)
+    return PrivatelinkPublic.model_validate(pl)
 
 
-@router.post(BASE + "/refresh")
+@router.post(BASE + "/refresh", responses=documented(409))
 async def refresh(
     project: ProjectDep, session: SessionDep, state: StateDep, service: str = ServiceName
-) -> dict[str, Any]:
+) -> Refreshed:
     """Look at the customers' endpoints now rather than at the next resync."""
     pl = privatelinks.get(session, project=project, service_name=service)
     if state.runner is None:
         privatelinks.refresh(session, project=project, service_name=service)
-        return {}
+        return Refreshed()
     privatelinks.refresh_allowed(pl)
     # Read-only here: the step writes in its own transactions.
     await state.runner.refresh(pl.id)
-    return {}
+    return Refreshed()
 
 
 @router.get(BASE + "/connections")
 def connections(
     project: ProjectDep, session: SessionDep, service: str = ServiceName
-) -> dict[str, Any]:
+) -> ConnectionsPublic:
     pl = privatelinks.get(session, project=project, service_name=service)
-    return {"connections": [privatelinks.connection_public(c) for c in pl.connections]}
+    return ConnectionsPublic(
+        connections=[ConnectionPublic.model_validate(c) for c in pl.connections]
+    )
 
 
 @router.get(BASE + "/connections/{connection_id}")
@@ -137,16 +144,20 @@ def connection(
     project: ProjectDep,
     session: SessionDep,
     service: str = ServiceName,
-) -> dict[str, Any]:
+) -> ConnectionPublic:
     pl = privatelinks.get(session, project=project, service_name=service)
-    return privatelinks.connection_public(privatelinks.get_connection(pl, connection_id))
+    return ConnectionPublic.model_validate(privatelinks.get_connection(pl, connection_id))
 
 
 @router.get(BASE + "/status")
-def status(project: ProjectDep, session: SessionDep, service: str = ServiceName) -> dict[str, Any]:
+def status(project: ProjectDep, session: SessionDep, service: str = ServiceName) -> StatusPublic:
     """Native: state with reason, the listener port of every component and broker, connections."""
     pl = privatelinks.get(session, project=project, service_name=service)
-    return privatelinks.status_public(pl)
+    return StatusPublic(
+        privatelink=PrivatelinkDetail.model_validate(pl),
+        ports=[PortPublic.model_validate(p) for p in privatelinks.port_views(pl)],
+        connections=[ConnectionDetail.model_validate(c) for c in pl.connections],
+    )
 
 
 @router.get(BASE + "/validate")
@@ -156,17 +167,17 @@ def validate(
     state: StateDep,
     service: str = ServiceName,
     connection: str | None = Query(None, max_length=20, description="Only this plc… ID"),
-) -> dict[str, Any]:
+) -> ReportPublic:
     """Check every hop from customer endpoints to the nodes; name the broken one."""
     pl = privatelinks.get(session, project=project, service_name=service)
     if connection is not None:
         privatelinks.get_connection(pl, connection)
-    return diagnose.report(diagnose.inbound(state.sessions, state.platform, pl.id, connection))
+    return ReportPublic.of(diagnose.inbound(state.sessions, state.platform, pl.id, connection))
 
 
 @router.get("/v1/project/{project}/kms/ca")
-def project_ca(project: ProjectDep, session: SessionDep) -> dict[str, Any]:
-    return {"certificate": certificates.project_ca(session, project)}
+def project_ca(project: ProjectDep, session: SessionDep) -> CaPublic:
+    return CaPublic(certificate=certificates.project_ca(session, project))
 
 
 @router.get("/v1/project/{project}/events")
@@ -176,8 +187,8 @@ def list_events(
     service: str | None = Query(None, max_length=64),
     object_id: str | None = Query(None, max_length=64),
     limit: int = Query(100, ge=1, le=events.MAX_LIMIT),
-) -> dict[str, Any]:
+) -> EventsPublic:
     rows = events.list_events(
         session, project=project, service=service, object_id=object_id, limit=limit
     )
-    return {"events": [events.event_public(e) for e in rows]}
+    return EventsPublic(events=[EventPublic.model_validate(e) for e in rows])

@@ -2,59 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Path
-from pydantic import Field
 
 from privlink.api.deps import AdminDep, ProjectDep, SessionDep
-from privlink.api.schemas import Body
-from privlink.services import registry
-from privlink.services.service_view import service_public
+from privlink.api.errors import documented
+from privlink.api.schemas.services import (
+    ServiceEnvelope,
+    ServicePublic,
+    ServiceRegister,
+    ServicesPublic,
+)
+from privlink.services import registry, service_view
 
-router = APIRouter(tags=["services"])
+router = APIRouter(tags=["services"], responses=documented(400, 401, 404))
 ServiceName = Path(max_length=64, description="Service name")
 
 
-class ServiceRegister(Body):
-    service_name: str = Field(max_length=64)
-    service_type: str = Field(max_length=32)
-    cloud_name: str = Field(max_length=64)
-    plan: str = Field(max_length=64)
-    components: dict[str, list[str]] = Field(
-        description="Component name -> nodes as HOST:PORT", max_length=8
-    )
-    users: dict[str, str] | None = Field(
-        None, description="User name -> password (default: avnadmin, new password)", max_length=16
-    )
-
-
 @router.get("/v1/project/{project}/service")
-def list_services(project: ProjectDep, session: SessionDep) -> dict[str, Any]:
-    return {
-        "services": [
-            service_public(session, s) for s in registry.list_services(session, project=project)
-        ]
-    }
+def list_services(project: ProjectDep, session: SessionDep) -> ServicesPublic:
+    rows = registry.list_services(session, project=project)
+    return ServicesPublic(services=[ServicePublic.of(service_view.view(session, s)) for s in rows])
 
 
 @router.get("/v1/project/{project}/service/{service}")
 def get_service(
     project: ProjectDep, session: SessionDep, service: str = ServiceName
-) -> dict[str, Any]:
-    return {
-        "service": service_public(
-            session, registry.get_service(session, project=project, name=service)
-        )
-    }
+) -> ServiceEnvelope:
+    row = registry.get_service(session, project=project, name=service)
+    return ServiceEnvelope(service=ServicePublic.of(service_view.view(session, row)))
 
 
-@router.post("/v1/project/{project}/service", status_code=201, tags=["admin"])
+@router.post(
+    "/v1/project/{project}/service", status_code=201, tags=["admin"], responses=documented(403, 409)
+)
 def register_service(
     body: ServiceRegister, project: ProjectDep, session: SessionDep, _admin: AdminDep
-) -> dict[str, Any]:
+) -> ServiceEnvelope:
     """Register a managed service and its nodes (operator only)."""
-    service = registry.register_service(
+    row = registry.register_service(
         session,
         project=project,
         name=body.service_name,
@@ -64,4 +49,4 @@ def register_service(
         components=body.components,
         users=body.users,
     )
-    return {"service": service_public(session, service)}
+    return ServiceEnvelope(service=ServicePublic.of(service_view.view(session, row)))

@@ -1,10 +1,12 @@
-"""Request bodies of the local cloud's customer API (`/v1/cloud/…`)."""
+"""Bodies of the local cloud's customer API (`/v1/cloud/…`); answers that are the driver
+contract's own views (`cloud.contract`) are declared with those dataclasses."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from privlink.api.schemas import Body
+from privlink.api.schemas.common import Body, Public
+from privlink.cloud import contract as c
 
 Name = Field(min_length=1, max_length=32)
 Id = Field(min_length=1, max_length=64)
@@ -93,3 +95,88 @@ class EndpointCreate(Body):
     security_group_ids: list[str] = Field(default_factory=list, max_length=5)
     principal: str | None = Field(None, max_length=2048)
     client_token: str | None = Field(None, max_length=64)
+
+
+class AccountPublic(Public):
+    account_id: str = Field(validation_alias="id")
+    name: str
+    principal: str = Field(description="The account's root principal ARN")
+
+
+class AccountsPublic(BaseModel):
+    accounts: list[AccountPublic]
+
+
+class VpcPublic(Public):
+    id: str
+    region: str
+    cidr: str
+    private_range: str = Field(description="The loopback range its addresses come from")
+
+
+class VpcsPublic(BaseModel):
+    vpcs: list[VpcPublic]
+
+
+class SubnetPublic(Public):
+    id: str
+    vpc_id: str
+    az_id: str
+    cidr: str
+    private_range: str | None = None
+
+
+class SubnetsPublic(BaseModel):
+    subnets: list[SubnetPublic]
+
+
+class IngressPublic(Public):
+    cidr: str
+    from_port: int
+    to_port: int
+
+
+class SecurityGroupPublic(Public):
+    id: str
+    vpc_id: str
+    name: str
+    ingress: list[IngressPublic]
+
+
+class SecurityGroupsPublic(BaseModel):
+    security_groups: list[SecurityGroupPublic]
+
+
+class TargetGroupsPublic(BaseModel):
+    target_groups: list[c.TargetGroup]
+
+
+class TargetHealthPublic(BaseModel):
+    host: str
+    port: int
+    state: str
+    reason: str
+
+
+class TargetsHealthPublic(BaseModel):
+    targets: list[TargetHealthPublic]
+
+
+class LoadBalancersPublic(BaseModel):
+    load_balancers: list[c.LoadBalancer]
+
+
+class ListenersPublic(BaseModel):
+    listeners: list[c.Listener]
+
+
+class EndpointServicesPublic(BaseModel):
+    endpoint_services: list[c.EndpointService]
+
+
+class EndpointConnectionsPublic(BaseModel):
+    connections: list[c.Endpoint]
+
+
+class EndpointsPublic(BaseModel):
+    endpoints: list[c.Endpoint]

@@ -1,25 +1,19 @@
-"""Request and response bodies: `XCreate` in, `XPublic` out."""
+"""Projects (Aiven's shape) and API tokens (native, operators only)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from pydantic import BaseModel, Field
 
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class Body(BaseModel):
-    """Request bodies refuse unknown fields so typos are reported, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
+from privlink.api.schemas.common import Body, Public, UtcTime
 
 
 class ProjectCreate(Body):
     project: str = Field(max_length=63, description="Project name")
 
 
-class ProjectPublic(BaseModel):
-    project_name: str
-    create_time: datetime
+class ProjectPublic(Public):
+    project_name: str = Field(validation_alias="name")
+    create_time: UtcTime = Field(validation_alias="created_at")
 
 
 class ProjectEnvelope(BaseModel):
@@ -41,7 +35,7 @@ class TokenPublic(BaseModel):
     project: str | None
     admin: bool
     description: str
-    create_time: datetime
+    create_time: UtcTime
     revoked: bool
 
 

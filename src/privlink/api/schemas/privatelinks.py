@@ -1,0 +1,73 @@
+"""Inbound AWS PrivateLink (`avn service privatelink aws …`), its status, the project CA."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from privlink.api.schemas.common import Body, Public, UtcTime
+
+
+class PrivatelinkCreate(Body):
+    # Lists longer than the 16 allowed still parse, so the refusal can say why.
+    principals: list[str] | None = Field(None, max_length=100)
+    supported_regions: list[str] | None = Field(None, max_length=20)
+
+
+class PrivatelinkPublic(Public):
+    """What `avn service privatelink aws get` prints."""
+
+    aws_service_id: str | None
+    aws_service_name: str | None
+    principals: list[str]
+    state: str
+
+
+class PrivatelinkDetail(PrivatelinkPublic):
+    id: str
+    reason: str
+    generation: int
+    observed_generation: int
+    create_time: UtcTime = Field(validation_alias="created_at")
+    update_time: UtcTime = Field(validation_alias="updated_at")
+
+
+class ConnectionPublic(Public):
+    privatelink_connection_id: str = Field(validation_alias="id")
+    vpc_endpoint_id: str
+    dns_name: str
+    state: str
+
+
+class ConnectionsPublic(BaseModel):
+    connections: list[ConnectionPublic]
+
+
+class ConnectionDetail(ConnectionPublic):
+    host: str
+
+
+class PortPublic(Public):
+    component: str
+    node: int | None = Field(description="Broker index; null for the whole component")
+    target: str | None = Field(description="The node's HOST:PORT; null for the component")
+    port: int = Field(description="The load balancer's listener port")
+    healthy: bool
+    access: bool = Field(description="privatelink_access is on for the component")
+
+
+class StatusPublic(BaseModel):
+    """Native: the object with its reason, every listener port, every connection."""
+
+    privatelink: PrivatelinkDetail
+    ports: list[PortPublic]
+    connections: list[ConnectionDetail]
+
+
+class Refreshed(BaseModel):
+    """An empty object, as avn expects after a refresh."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CaPublic(BaseModel):
+    certificate: str = Field(description="The project CA certificate, PEM")
