@@ -16,6 +16,7 @@ from moto import mock_aws
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud.aws import AwsAccount, AwsPlatform
+from privlink.domain import naming
 from privlink.domain.cloud import HealthCheck
 from privlink.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from privlink.reconcile import outbound as reconciler
@@ -154,7 +155,14 @@ def test_throttling_is_retried_and_the_link_converges(
     reconciler.run(sessions, aws, link_id, reconciler.Config(backoff=0.01))
     # moto makes endpoints available at once (no acceptance step).
     assert link(sessions, link_id) == ("running", "")
-    assert len(aws.driver(REGION).find_by_tags("endpoint", {reconciler.TAG: link_id})) == 1
+    assert (
+        len(
+            aws.driver(REGION).find_by_tags(
+                "endpoint", naming.finder_tags(naming.Kind.outbound, link_id)
+            )
+        )
+        == 1
+    )
 
 
 def test_a_permanent_error_fails_the_link_with_the_aws_message(

@@ -10,14 +10,15 @@ the errors of `privlink.domain.errors` with a message a person can act on.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from privlink.domain import naming
 from privlink.domain.cloud import HealthCheck
 
 Tags = Mapping[str, str]
-DEPLOYMENT_TAG = "privlink:deployment"  # a deployment's VPC (outbound links)
-PROJECT_VPC_TAG = "privlink:project-vpc"  # a project VPC's platform network
+DEPLOYMENT_TAG = naming.tag_key(naming.Kind.deployment)  # a deployment's VPC (outbound links)
+PROJECT_VPC_TAG = naming.tag_key(naming.Kind.project_vpc)  # a project VPC's platform network
 
 
 @dataclass(frozen=True)
@@ -270,3 +271,6 @@ class Platform(ABC):
     @abstractmethod
     def delete_project_network(self, region: str, key: str) -> None:
         """Remove a project VPC's network (nothing may use it any more)."""
+
+
+DriverFor = Callable[[str], CloudDriver]  # region -> the platform account's driver

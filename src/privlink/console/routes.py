@@ -28,8 +28,8 @@ from privlink.domain import catalog, validation
 from privlink.domain import outbound as outbound_rules
 from privlink.domain import privatelink as privatelink_rules
 from privlink.domain.errors import NotFound, PrivlinkError
-from privlink.reconcile import diagnose
 from privlink.services import (
+    diagnose,
     events,
     outbound,
     privatelinks,

@@ -17,7 +17,6 @@ is permanent: the link goes `failed` with the cloud's message.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,12 +24,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
 from privlink.domain import cloud as cloud_rules
+from privlink.domain import naming
 from privlink.domain import outbound as rules
 from privlink.reconcile import queue
 from privlink.services import events
 from privlink.store.tables import OutboundLink
 
-TAG = "privlink:outbound"
 KIND = "outbound"
 PENDING_POLL = 5.0  # seconds between looks while the owner has not answered (clouds don't push)
 PROVISIONING_POLL = 0.5  # accepted: available within moments
@@ -95,10 +94,6 @@ def _read(sessions: sessionmaker[Session], link_id: str) -> Desired | None:
         )
 
 
-def token(link_id: str, incarnation: int) -> str:
-    return hashlib.sha256(f"{link_id}/endpoint/{incarnation}".encode()).hexdigest()[:32]
-
-
 def step(
     sessions: sessionmaker[Session], platform: c.Platform, link_id: str, cfg: Config
 ) -> float | None:
@@ -107,8 +102,8 @@ def step(
     if want is None:
         return None
     cloud = platform.driver(want.region, platform.principal(want.role))
-    tags = {TAG: want.link_id}  # what finds it again
-    found = cloud.find_by_tags("endpoint", tags)
+    tags = naming.finder_tags(naming.Kind.outbound, want.link_id)
+    found = cloud.find_by_tags(naming.Resource.endpoint, tags)
     if want.state == rules.DELETING:
         for endpoint_id in found:
             cloud.delete_endpoint(endpoint_id)
@@ -122,12 +117,9 @@ def step(
     else:
         recreated = want.state in (rules.PENDING, rules.RUNNING)  # vanished: make it again
         incarnation += int(recreated)
-        created = {
-            **tags,
-            "privlink:object": f"outbound/{want.link_id}",
-            "privlink:project": want.project,
-        }
-        endpoint = _create(cloud, platform, want, created, token(want.link_id, incarnation))
+        created = naming.created_tags(naming.Kind.outbound, want.link_id, want.project)
+        token = naming.client_token(want.link_id, incarnation, "endpoint")
+        endpoint = _create(cloud, platform, want, created, token)
     service_exists = cloud.find_endpoint_service(want.service_name) is not None
     state, reason = rules.observed(endpoint.state, endpoint.reason, service_exists)
     _record(sessions, want, endpoint, state, reason, incarnation if recreated else None)

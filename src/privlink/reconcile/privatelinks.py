@@ -16,9 +16,7 @@ Work is claimed and retried through `reconcile.queue`.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +24,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
-from privlink.domain import catalog
+from privlink.domain import catalog, naming
 from privlink.domain import privatelink as rules
 from privlink.domain.cloud import HealthCheck
 from privlink.domain.errors import Conflict
@@ -35,11 +33,7 @@ from privlink.services import events
 from privlink.store.tables import Privatelink, PrivatelinkConnection, ProjectVpc
 
 log = structlog.get_logger(__name__)
-TAG = "privlink:privatelink"
-UNIT_TAG = "privlink:unit"
 HEALTH_POLL = 1.0  # seconds between steps while targets or connections are settling
-
-DriverFor = Callable[[str], c.CloudDriver]  # region -> the platform account's driver
 
 
 def due(sessions: sessionmaker[Session], resync: float) -> list[str]:
@@ -50,7 +44,7 @@ def next_due(sessions: sessionmaker[Session]) -> datetime | None:
     return queue.next_due(sessions, Privatelink)
 
 
-def run(sessions: sessionmaker[Session], driver_for: DriverFor, pl_id: str, cfg: Config) -> None:
+def run(sessions: sessionmaker[Session], driver_for: c.DriverFor, pl_id: str, cfg: Config) -> None:
     """Claim the object, take one step, record the outcome, release the lease."""
     queue.run(
         sessions,
@@ -111,7 +105,7 @@ def _read(sessions: sessionmaker[Session], pl_id: str) -> Desired | None:
 
 
 def step(
-    sessions: sessionmaker[Session], driver_for: DriverFor, pl_id: str, cfg: Config
+    sessions: sessionmaker[Session], driver_for: c.DriverFor, pl_id: str, cfg: Config
 ) -> float | None:
     """One pass toward the desired state; returns seconds until the next pass is wanted."""
     want = _read(sessions, pl_id)
@@ -130,17 +124,12 @@ class _Builder:
 
     def __init__(self, cloud: c.CloudDriver, want: Desired) -> None:
         self.cloud, self.want = cloud, want
-        self.tags = {TAG: want.pl_id}  # what finds them again
-        self.created_tags = {
-            **self.tags,
-            "privlink:object": f"privatelink/{want.pl_id}",
-            "privlink:project": want.project,
-        }
+        self.tags = naming.finder_tags(naming.Kind.privatelink, want.pl_id)
+        self.created_tags = naming.created_tags(naming.Kind.privatelink, want.pl_id, want.project)
         self.recreated: list[str] = []
 
     def token(self, kind: str, unit: str = "") -> str:
-        raw = f"{self.want.pl_id}/{kind}/{unit}/{self.want.incarnation}"
-        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+        return naming.client_token(self.want.pl_id, self.want.incarnation, kind, unit)
 
     def found(self, kind: str, what: str, **extra: str) -> str | None:
         ids = self.cloud.find_by_tags(kind, {**self.tags, **extra})
@@ -160,20 +149,22 @@ def _converge(
     healthy: dict[str, bool] = {}
     for unit in want.units:
         port = want.ports[unit.key]
-        arn = b.found("target-group", f"target group {unit.key}", **{UNIT_TAG: unit.key})
+        arn = b.found(
+            naming.Resource.target_group, f"target group {unit.key}", **{naming.UNIT_TAG: unit.key}
+        )
         if arn is None:
             arn = cloud.create_target_group(
                 name=f"pl-{short}-{port}",
                 port=unit.targets[0][1],
                 health_check=cfg.health_check,
                 proxy_protocol_v2=False,
-                tags={**b.created_tags, UNIT_TAG: unit.key},
+                tags={**b.created_tags, naming.UNIT_TAG: unit.key},
                 client_token=b.token("tg", unit.key),
                 vpc_id=want.platform_vpc,
             ).arn
         groups[unit.key] = arn
         healthy[unit.key] = _sync_targets(cloud, arn, unit)
-    lb = b.found("load-balancer", "load balancer")
+    lb = b.found(naming.Resource.load_balancer, "load balancer")
     if lb is None:
         subnets = [sub.id for sub in cloud.vpc_subnets(want.platform_vpc)]
         lb = cloud.create_load_balancer(
@@ -190,7 +181,7 @@ def _converge(
         if port not in have:
             cloud.create_listener(load_balancer_arn=lb, port=port, target_group_arn=arn)
     _drop_orphan_groups(cloud, b.tags, set(groups.values()))
-    service_id = b.found("endpoint-service", "endpoint service")
+    service_id = b.found(naming.Resource.endpoint_service, "endpoint service")
     if service_id is None:
         service_id = cloud.create_endpoint_service(
             load_balancer_arns=[lb],
@@ -231,7 +222,7 @@ def _sync_targets(cloud: c.CloudDriver, arn: str, unit: rules.Unit) -> bool:
 
 
 def _drop_orphan_groups(cloud: c.CloudDriver, tags: dict[str, str], keep: set[str]) -> None:
-    for arn in cloud.find_by_tags("target-group", tags):
+    for arn in cloud.find_by_tags(naming.Resource.target_group, tags):
         if arn not in keep:
             cloud.delete_target_group(arn)
 
@@ -333,8 +324,8 @@ def _move(s: Session, pl: Privatelink, state: str, reason: str) -> None:
 
 
 def _tear_down(cloud: c.CloudDriver, want: Desired) -> None:
-    tags = {TAG: want.pl_id}
-    for service_id in cloud.find_by_tags("endpoint-service", tags):
+    tags = naming.finder_tags(naming.Kind.privatelink, want.pl_id)
+    for service_id in cloud.find_by_tags(naming.Resource.endpoint_service, tags):
         try:
             cloud.delete_endpoint_service(service_id)
         except Conflict:  # live connections: reject them, then delete
@@ -345,11 +336,11 @@ def _tear_down(cloud: c.CloudDriver, want: Desired) -> None:
             ]
             cloud.reject_endpoint_connections(service_id, live)
             cloud.delete_endpoint_service(service_id)
-    for lb in cloud.find_by_tags("load-balancer", tags):
+    for lb in cloud.find_by_tags(naming.Resource.load_balancer, tags):
         for listener in cloud.describe_listeners(lb):
             cloud.delete_listener(listener.arn)
         cloud.delete_load_balancer(lb)
-    for arn in cloud.find_by_tags("target-group", tags):
+    for arn in cloud.find_by_tags(naming.Resource.target_group, tags):
         cloud.delete_target_group(arn)
 
 

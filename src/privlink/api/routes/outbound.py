@@ -20,8 +20,7 @@ from privlink.api.schemas.outbound import (
     OutboundCreate,
     OutboundInfo,
 )
-from privlink.reconcile import diagnose
-from privlink.services import outbound, registry
+from privlink.services import diagnose, outbound, registry
 
 router = APIRouter(tags=["outbound privatelink"], responses=documented(400, 401, 404))
 LINKS = BASE + "/outbound"

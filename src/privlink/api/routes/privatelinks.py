@@ -22,8 +22,7 @@ from privlink.api.schemas.privatelinks import (
 )
 from privlink.domain import catalog
 from privlink.domain.errors import InvalidInput
-from privlink.reconcile import diagnose
-from privlink.services import certificates, events, privatelinks, registry
+from privlink.services import certificates, diagnose, events, privatelinks, registry
 
 router = APIRouter(tags=["privatelink"], responses=documented(400, 401, 404))
 BASE = "/v1/project/{project}/service/{service}/privatelink/aws"

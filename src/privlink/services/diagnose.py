@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
-from privlink.domain import catalog
+from privlink.cloud.contract import DriverFor
+from privlink.domain import catalog, naming
 from privlink.domain import outbound as out
 from privlink.domain import privatelink as rules
-from privlink.reconcile import outbound as outbound_reconciler
-from privlink.reconcile.privatelinks import TAG, DriverFor
 from privlink.store.tables import OutboundLink, Privatelink
 
 PROBE_WAIT = 1.0  # seconds a test connection waits for a reset before calling it open
@@ -65,7 +64,9 @@ def inbound(
         return hops
     hops.append(Hop("privatelink", True, "active"))
     cloud = driver_for(region)
-    found = cloud.find_by_tags("endpoint-service", {TAG: pl_id})
+    found = cloud.find_by_tags(
+        naming.Resource.endpoint_service, naming.finder_tags(naming.Kind.privatelink, pl_id)
+    )
     if not found:
         hops.append(
             Hop(
@@ -99,7 +100,9 @@ def inbound(
     else:
         on = sorted({comp for _u, comp, _n, _p in open_units})
         hops.append(Hop("access", True, f"on for {', '.join(on)}"))
-    lbs = cloud.find_by_tags("load-balancer", {TAG: pl_id})
+    lbs = cloud.find_by_tags(
+        naming.Resource.load_balancer, naming.finder_tags(naming.Kind.privatelink, pl_id)
+    )
     listeners = {li.port: li.target_group_arn for lb in lbs for li in cloud.describe_listeners(lb)}
     hops += _targets(cloud, listeners, open_units)
     endpoints = [e for e in cloud.describe_endpoint_connections(service.id) if e.id in connections]
@@ -320,7 +323,9 @@ def outbound(
             "" if shared else "put the load balancer in one of the deployment's AZ IDs",
         )
     )
-    found = cloud.find_by_tags("endpoint", {outbound_reconciler.TAG: link_id})
+    found = cloud.find_by_tags(
+        naming.Resource.endpoint, naming.finder_tags(naming.Kind.outbound, link_id)
+    )
     endpoint = cloud.describe_endpoint(found[0]) if found else None
     accepted = endpoint is not None and endpoint.state == "available"
     waiting = endpoint is not None and endpoint.state == "pendingAcceptance"
