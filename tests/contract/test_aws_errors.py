@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from privlink.cloud.aws import AwsAccount, AwsPlatform
 from privlink.domain import naming
 from privlink.domain.cloud import HealthCheck
-from privlink.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
+from privlink.domain.errors import Conflict, InvalidInput, NotFound, PrivlinkError, Unavailable
 from privlink.reconcile import outbound as reconciler
 from privlink.services import outbound, registry, tenancy
 from privlink.store import migrate
@@ -43,20 +43,23 @@ def stubbed(driver: AwsAccount) -> Stubber:
 
 
 @pytest.mark.parametrize(
-    ("code", "status", "raised"),
+    ("code", "status", "raised", "temporary"),
     [
-        ("Throttling", 400, Unavailable),
-        ("RequestLimitExceeded", 400, Unavailable),
-        ("InternalError", 500, Unavailable),
-        ("ServiceUnavailable", 503, Unavailable),
-        ("InvalidParameterValue", 400, InvalidInput),
-        ("InvalidPrincipal", 400, InvalidInput),
-        ("InvalidVpcEndpointServiceId.NotFound", 400, NotFound),
-        ("ResourceInUse", 400, Conflict),
+        ("Throttling", 400, Unavailable, True),
+        ("RequestLimitExceeded", 400, Unavailable, True),
+        ("InternalError", 500, Unavailable, True),
+        ("ServiceUnavailable", 503, Unavailable, True),
+        ("InvalidParameterValue", 400, InvalidInput, False),
+        ("InvalidPrincipal", 400, InvalidInput, False),
+        ("InvalidVpcEndpointServiceId.NotFound", 400, NotFound, False),
+        ("ResourceInUse", 400, Conflict, False),
+        ("IncorrectState", 400, Conflict, True),
+        ("DependencyViolation", 400, Conflict, True),
+        ("OperationInProgress", 400, Conflict, True),
     ],
 )
 def test_errors_map_to_temporary_or_permanent_with_the_aws_message(
-    aws: AwsPlatform, code: str, status: int, raised: type[Exception]
+    aws: AwsPlatform, code: str, status: int, raised: type[PrivlinkError], temporary: bool
 ) -> None:
     driver = aws.driver(REGION)
     stubber = stubbed(driver)
@@ -69,6 +72,7 @@ def test_errors_map_to_temporary_or_permanent_with_the_aws_message(
     with pytest.raises(raised) as error:
         driver.modify_endpoint_service_permissions("vpce-svc-0123456789abcdef0", add=["*"])
     assert f"{code}: the words of AWS about {code}" in str(error.value)
+    assert error.value.temporary is temporary
 
 
 def test_an_unknown_service_name_is_none_not_an_error(aws: AwsPlatform) -> None:

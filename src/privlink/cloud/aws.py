@@ -43,7 +43,9 @@ from privlink.domain.errors import (
 
 RETRIES = botocore.config.Config(retries={"mode": "standard", "max_attempts": 5})
 NOT_FOUND = ("NotFound", "InvalidServiceName", "TargetGroupNotFound", "LoadBalancerNotFound")
-CONFLICT = ("Duplicate", "ResourceInUse", "IncorrectState", "TooMany", "Existing")
+CONFLICT = ("Duplicate", "ResourceInUse", "TooMany", "Existing")
+# The resource is busy or changing state: the same call succeeds once it settles.
+IN_PROGRESS = ("IncorrectState", "DependencyViolation", "OperationInProgress", "InProgress")
 FORBIDDEN = ("UnauthorizedOperation", "AccessDenied", "AuthFailure")
 TEMPORARY = (
     "Throttl",
@@ -56,7 +58,8 @@ GONE_STATES = ("deleting", "deleted", "Deleting", "Deleted")
 
 
 def _error(operation: str, error: Exception) -> PrivlinkError:
-    """One AWS error as privlink's: temporary ones as Unavailable, the rest permanent."""
+    """One AWS error as privlink's: throttling and 5xx as Unavailable, "in progress" as a
+    temporary Conflict, the rest permanent."""
     if isinstance(error, botocore.exceptions.ClientError):
         info = error.response.get("Error", {})
         code, message = str(info.get("Code", "")), str(info.get("Message", ""))
@@ -66,6 +69,8 @@ def _error(operation: str, error: Exception) -> PrivlinkError:
             return Unavailable(text)
         if any(n in code for n in NOT_FOUND):
             return NotFound(text)
+        if any(n in code for n in IN_PROGRESS):
+            return Conflict(text, temporary=True)
         if any(code.startswith(n) for n in CONFLICT):
             return Conflict(text)
         if any(code.startswith(n) for n in FORBIDDEN):

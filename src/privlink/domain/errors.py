@@ -1,5 +1,10 @@
 """Domain errors; the API maps each class to one HTTP status in one place.
 
+Each error also says whether retrying the same step later may succeed (`temporary`,
+kopf's TemporaryError vs PermanentError): the reconciler retries temporary ones with
+backoff and marks the object failed on permanent ones. `Unavailable` is always
+temporary; a cloud's "in progress, retry" answers are `Conflict(…, temporary=True)`.
+
 PrivlinkError
 ├── InvalidInput        400  the request is wrong; the message says how to fix it
 ├── Unauthenticated     401  no token or an unknown one
@@ -16,10 +21,13 @@ class PrivlinkError(Exception):
     """Base of every error privlink reports to a user."""
 
     status = 500
+    temporary = False
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, temporary: bool | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if temporary is not None:
+            self.temporary = temporary
 
 
 class InvalidInput(PrivlinkError):
@@ -56,3 +64,4 @@ class Unavailable(PrivlinkError):
     """A dependency cannot answer now; retrying later may work."""
 
     status = 503
+    temporary = True

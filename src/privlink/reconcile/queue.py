@@ -5,7 +5,8 @@ or when it has not been looked at for a resync interval. A step runs under a
 lease, so several processes can share one PostgreSQL; a lease held by a process
 of this host that is gone (SIGKILL) is taken over at once, others expire.
 Errors are temporary (retried with jittered exponential backoff) unless they
-are a `PrivlinkError` other than `Unavailable`: then the object goes `failed`.
+are a `PrivlinkError` that says it is permanent (`temporary` False): then the object
+goes `failed` (a delete is retried all the same: it must finish).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import structlog
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from privlink.domain.errors import PrivlinkError, Unavailable
+from privlink.domain.errors import PrivlinkError
 from privlink.store.base import as_utc, utcnow
 
 log = structlog.get_logger(__name__)
@@ -137,7 +138,7 @@ def _record_failure(
     resync: float,
     backoff: float,
 ) -> None:
-    permanent = isinstance(error, PrivlinkError) and not isinstance(error, Unavailable)
+    permanent = isinstance(error, PrivlinkError) and not error.temporary
     message = error.message if isinstance(error, PrivlinkError) else f"{type(error).__name__}"
     with sessions() as s, s.begin():
         row = s.get(model, obj_id)

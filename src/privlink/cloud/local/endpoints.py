@@ -216,7 +216,8 @@ class Endpoints(AccountBase):
             except IntegrityError:  # a concurrent create with the same token won
                 s.rollback()
                 raise Conflict(
-                    "A create with this client token is in progress; retry to get its endpoint"
+                    "A create with this client token is in progress; retry to get its endpoint",
+                    temporary=True,
                 ) from None
             return endpoint_view(ep)
 
