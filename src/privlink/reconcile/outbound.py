@@ -18,7 +18,6 @@ is permanent: the link goes `failed` with the cloud's message.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,24 +53,23 @@ class Desired:
     project: str
 
 
-def due(sessions: sessionmaker[Session], resync: float) -> list[str]:
-    return queue.due(sessions, OutboundLink, resync, resync_failed=True)
-
-
-def next_due(sessions: sessionmaker[Session]) -> datetime | None:
-    return queue.next_due(sessions, OutboundLink)
+def kind(sessions: sessionmaker[Session], platform: c.Platform, cfg: Config) -> queue.Kind:
+    """Outbound links on the shared work queue; failed ones are still resynced, only to
+    sharpen their reason."""
+    return queue.Kind(
+        name="outbound",
+        model=OutboundLink,
+        step=lambda link_id: step(sessions, platform, link_id, cfg),
+        fail=lambda s, link, reason: move(s, link, rules.FAILED, reason),
+        resync=cfg.resync,
+        backoff=cfg.backoff,
+        resync_failed=True,
+        routes=True,
+    )
 
 
 def run(sessions: sessionmaker[Session], platform: c.Platform, link_id: str, cfg: Config) -> None:
-    queue.run(
-        sessions,
-        OutboundLink,
-        link_id,
-        lambda: step(sessions, platform, link_id, cfg),
-        lambda s, link, reason: move(s, link, rules.FAILED, reason),
-        resync=cfg.resync,
-        backoff=cfg.backoff,
-    )
+    kind(sessions, platform, cfg).run(sessions, link_id)
 
 
 def _read(sessions: sessionmaker[Session], link_id: str) -> Desired | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,25 +35,22 @@ log = structlog.get_logger(__name__)
 HEALTH_POLL = 1.0  # seconds between steps while targets or connections are settling
 
 
-def due(sessions: sessionmaker[Session], resync: float) -> list[str]:
-    return queue.due(sessions, Privatelink, resync)
-
-
-def next_due(sessions: sessionmaker[Session]) -> datetime | None:
-    return queue.next_due(sessions, Privatelink)
+def kind(sessions: sessionmaker[Session], driver_for: c.DriverFor, cfg: Config) -> queue.Kind:
+    """Inbound PrivateLinks on the shared work queue."""
+    return queue.Kind(
+        name="privatelink",
+        model=Privatelink,
+        step=lambda pl_id: step(sessions, driver_for, pl_id, cfg),
+        fail=lambda s, pl, reason: _move(s, pl, rules.FAILED, reason),
+        resync=cfg.resync,
+        backoff=cfg.backoff,
+        routes=True,
+    )
 
 
 def run(sessions: sessionmaker[Session], driver_for: c.DriverFor, pl_id: str, cfg: Config) -> None:
     """Claim the object, take one step, record the outcome, release the lease."""
-    queue.run(
-        sessions,
-        Privatelink,
-        pl_id,
-        lambda: step(sessions, driver_for, pl_id, cfg),
-        lambda s, pl, reason: _move(s, pl, rules.FAILED, reason),
-        resync=cfg.resync,
-        backoff=cfg.backoff,
-    )
+    kind(sessions, driver_for, cfg).run(sessions, pl_id)
 
 
 # -- one step ---------------------------------------------------------------

@@ -16,6 +16,7 @@ import random
 import socket
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,8 +36,53 @@ Step = Callable[[], float | None]  # one step; seconds until the next one is wan
 Fail = Callable[[Session, Any, str], None]  # moves a row to `failed` with the reason
 
 
+@dataclass(frozen=True)
+class Kind:
+    """One kind of reconciled object on the shared queue: its table, its step, how it fails.
+
+    `step(id)` makes one idempotent move and says when it wants the next one (None: at
+    the next resync); `fail` records a permanent error on the row; `only` limits which
+    rows are ever due (e.g. project VPCs only while they have work); `routes` says its
+    steps change what the data plane forwards.
+    """
+
+    name: str
+    model: Any
+    step: Callable[[str], float | None]
+    fail: Fail
+    resync: float
+    backoff: float
+    resync_failed: bool = False
+    only: Any = None
+    routes: bool = False
+
+    def due(self, sessions: sessionmaker[Session]) -> list[str]:
+        return due(
+            sessions, self.model, self.resync, resync_failed=self.resync_failed, only=self.only
+        )
+
+    def next_due(self, sessions: sessionmaker[Session]) -> datetime | None:
+        return next_due(sessions, self.model)
+
+    def run(self, sessions: sessionmaker[Session], obj_id: str) -> None:
+        run(
+            sessions,
+            self.model,
+            obj_id,
+            lambda: self.step(obj_id),
+            self.fail,
+            resync=self.resync,
+            backoff=self.backoff,
+        )
+
+
 def due(
-    sessions: sessionmaker[Session], model: Any, resync: float, *, resync_failed: bool = False
+    sessions: sessionmaker[Session],
+    model: Any,
+    resync: float,
+    *,
+    resync_failed: bool = False,
+    only: Any = None,
 ) -> list[str]:
     """IDs of objects whose next step is due: asked for, retried, or up for resync."""
     now = utcnow()
@@ -47,10 +93,13 @@ def due(
     idle = and_(model.next_attempt_at.is_(None), stale)
     if not resync_failed:
         idle = and_(idle, model.state != FAILED)
+    wanted = or_(model.next_attempt_at <= now, idle)
+    if only is not None:
+        wanted = and_(wanted, only)
     with sessions() as s:
         rows = s.execute(
             select(model.id, model.lease_owner, model.lease_until)
-            .where(or_(model.next_attempt_at <= now, idle))
+            .where(wanted)
             # Asked-for steps first (oldest wish first), resyncs after.
             .order_by(model.next_attempt_at.is_(None), model.next_attempt_at)
         ).all()
@@ -153,5 +202,9 @@ def _record_failure(
         # Temporary (or a delete that must go on): retry with jittered exponential backoff.
         delay = min(resync, backoff * 2 ** min(row.attempts, 16))
         row.next_attempt_at = utcnow() + timedelta(seconds=delay * random.uniform(0.5, 1.0))
-        row.reason = f"retrying after: {message}"[:1000]
+        row.reason = f"retrying after: {message}"[: _reason_length(model)]
         log.warning("reconcile step failed", object=obj_id, attempt=row.attempts, error=message)
+
+
+def _reason_length(model: Any) -> int:
+    return int(getattr(model.__table__.c.reason.type, "length", None) or 1000)

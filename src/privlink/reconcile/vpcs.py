@@ -2,36 +2,46 @@
 
 The platform network is a VPC of the platform's account with one subnet per AZ
 ID of the region (`Platform.project_network`). It is found again by its tag, so
-a crash between creating it and recording it never makes a second one.
+a crash between creating it and recording it never makes a second one. Only VPCs
+with work to do (APPROVED, DELETING) are ever due on the work queue.
 """
 
 from __future__ import annotations
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
 from privlink.domain import catalog
 from privlink.domain.cloud import REGIONS
+from privlink.reconcile import queue
 from privlink.store.tables import ProjectVpc
 
 log = structlog.get_logger(__name__)
+WORKING = ("APPROVED", "DELETING")
 
 
-def pending(sessions: sessionmaker[Session]) -> list[str]:
-    with sessions() as s:
-        return list(
-            s.scalars(select(ProjectVpc.id).where(ProjectVpc.state.in_(["APPROVED", "DELETING"])))
-        )
+def kind(
+    sessions: sessionmaker[Session], platform: c.Platform, *, resync: float, backoff: float
+) -> queue.Kind:
+    """Project VPCs on the shared work queue."""
+    return queue.Kind(
+        name="project-vpc",
+        model=ProjectVpc,
+        step=lambda vpc_id: step(sessions, platform, vpc_id),
+        fail=_fail,
+        resync=resync,
+        backoff=backoff,
+        only=ProjectVpc.state.in_(WORKING),
+    )
 
 
-def reconcile(sessions: sessionmaker[Session], platform: c.Platform, vpc_id: str) -> None:
+def step(sessions: sessionmaker[Session], platform: c.Platform, vpc_id: str) -> float | None:
     """One step for one project VPC."""
-    with sessions() as s, s.begin():
+    with sessions() as s:
         vpc = s.get(ProjectVpc, vpc_id)
-        if vpc is None or vpc.state not in ("APPROVED", "DELETING"):
-            return
+        if vpc is None or vpc.state not in WORKING:
+            return None
         state, cloud_name, cidr = vpc.state, vpc.cloud_name, vpc.network_cidr
     region = catalog.cloud_region(cloud_name)
     if state == "APPROVED":
@@ -40,6 +50,13 @@ def reconcile(sessions: sessionmaker[Session], platform: c.Platform, vpc_id: str
     else:
         platform.delete_project_network(region, vpc_id)
         _finish(sessions, vpc_id, "DELETED", None)
+    return None
+
+
+def _fail(_s: Session, vpc: ProjectVpc, reason: str) -> None:
+    # Stays APPROVED (Aiven's states have no "failed"); the reason says why it is stuck.
+    vpc.reason = reason[:500]
+    log.warning("project vpc failed", vpc=vpc.id, reason=reason)
 
 
 def _finish(
@@ -49,4 +66,4 @@ def _finish(
         vpc = s.get(ProjectVpc, vpc_id)
         if vpc is not None:
             log.info("project vpc", vpc=vpc_id, state=state)
-            vpc.state, vpc.cloud_vpc_id = state, cloud_vpc_id
+            vpc.state, vpc.cloud_vpc_id, vpc.reason = state, cloud_vpc_id, ""

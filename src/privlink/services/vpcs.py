@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from privlink.domain import catalog
 from privlink.domain.errors import Conflict, InvalidInput, NotFound
 from privlink.services import privatelinks
+from privlink.store.base import utcnow
 from privlink.store.tables import Project, ProjectVpc, Service
 
 LIVE = ("APPROVED", "ACTIVE")
@@ -55,6 +56,7 @@ def create_vpc(
         cloud_name=cloud_name,
         network_cidr=cidr,
         state="APPROVED",
+        next_attempt_at=utcnow(),  # the reconciler's next step is due now
     )
     session.add(vpc)
     session.flush()
@@ -85,7 +87,7 @@ def delete_vpc(session: Session, *, project: Project, vpc_id: str) -> ProjectVpc
             "move or delete them first"
         )
     if vpc.state in LIVE:
-        vpc.state = "DELETING"
+        vpc.state, vpc.next_attempt_at, vpc.attempts = "DELETING", utcnow(), 0
     return vpc
 
 

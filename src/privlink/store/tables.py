@@ -86,7 +86,7 @@ class Service(Base):
     project: Mapped[Project] = relationship()
 
 
-class ProjectVpc(Base):
+class ProjectVpc(Queued, Base):
     """A project's platform-side network in one cloud; services sit in it to use PrivateLink."""
 
     __tablename__ = "project_vpcs"
