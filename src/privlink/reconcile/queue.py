@@ -200,11 +200,20 @@ def _record_failure(
             fail(s, row, message)
             return
         # Temporary (or a delete that must go on): retry with jittered exponential backoff.
-        delay = min(resync, backoff * 2 ** min(row.attempts, 16))
-        row.next_attempt_at = utcnow() + timedelta(seconds=delay * random.uniform(0.5, 1.0))
+        delay = retry_delay(row.attempts, backoff=backoff, resync=resync)
+        row.next_attempt_at = utcnow() + timedelta(seconds=delay)
         row.reason = f"retrying after: {message}"[: _reason_length(model)]
         log.warning("reconcile step failed", object=obj_id, attempt=row.attempts, error=message)
 
 
 def _reason_length(model: Any) -> int:
     return int(getattr(model.__table__.c.reason.type, "length", None) or 1000)
+
+
+def retry_delay(
+    attempts: int, *, backoff: float, resync: float, jitter: float | None = None
+) -> float:
+    """Seconds before the next try after `attempts` failures: doubling from `backoff`,
+    capped at `resync`, scaled by a jitter in [0.5, 1] so replicas do not retry in step."""
+    scale = random.uniform(0.5, 1.0) if jitter is None else jitter
+    return float(min(resync, backoff * 2 ** min(attempts, 16)) * scale)
