@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from privlink.api.app import create_app
+from privlink.app import create_app
 from privlink.services import tenancy
 from privlink.settings import DataplaneMode, Settings
 from privlink.store import migrate

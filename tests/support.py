@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from privlink.api.app import create_app
+from privlink.app import create_app
 from privlink.services import tenancy
 from privlink.settings import DataplaneMode, Settings
 from privlink.store import migrate

@@ -14,7 +14,7 @@ import uvicorn
 from sqlalchemy import Engine
 
 from privlink import logs
-from privlink.api.app import create_app
+from privlink.app import create_app
 from privlink.services import demo_seed, tenancy
 from privlink.settings import Settings
 from privlink.store import migrate

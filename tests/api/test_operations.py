@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from privlink.api.app import create_app
+from privlink.app import create_app
 from privlink.settings import Settings
 from privlink.store.db import make_engine
 from tests.conftest import Api

@@ -127,3 +127,25 @@ class TestAdminCommands:
         result = runner.invoke(app, ["db", "upgrade"])
         assert result.exit_code == 0
         assert "revision" in result.output
+
+
+class TestLayers:
+    def test_the_layers_contract_names_every_module_of_the_package(self) -> None:
+        """A new package or top-level module must be placed in a layer (pyproject.toml)."""
+        import tomllib
+
+        root = Path(__file__).resolve().parents[2]
+        config = tomllib.loads((root / "pyproject.toml").read_text())
+        (layers,) = [
+            c["layers"]
+            for c in config["tool"]["importlinter"]["contracts"]
+            if c["type"] == "layers"
+        ]
+        named = {m.strip() for layer in layers for m in layer.split("|")}
+        package = root / "src" / "privlink"
+        present = {
+            f"privlink.{p.stem}"
+            for p in package.iterdir()
+            if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()
+        }
+        assert present == named

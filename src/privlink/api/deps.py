@@ -1,4 +1,5 @@
-"""FastAPI dependencies: `SessionDep`, `CallerDep`, `ProjectDep`, `StateDep`."""
+"""FastAPI dependencies: `SessionDep`, `CallerDep`, `ProjectDep` (and `StateDep`, shared
+with the console)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,11 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
-from privlink.api.state import AppState
 from privlink.services import tenancy
-from privlink.store.tables import Project
+from privlink.services.entities import Project
+from privlink.state import StateDep
 
 _SCHEMES = ("aivenv1", "bearer")
-
-
-def get_state(request: Request) -> AppState:
-    state: AppState = request.app.state.privlink
-    return state
-
-
-StateDep = Annotated[AppState, Depends(get_state)]
 
 
 def get_session(state: StateDep) -> Iterator[Session]:

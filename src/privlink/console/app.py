@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from privlink.console.routes import router, templates
 from privlink.console.session import BadForm, LoginRequired
@@ -16,6 +17,10 @@ __all__ = ["STATIC", "install", "router"]
 
 
 def install(app: FastAPI) -> None:
+    """Add the console's pages, static files and redirects to `app`."""
+    app.include_router(router)
+    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+
     async def to_login(_request: Request, _error: Exception) -> Response:
         return RedirectResponse("/login", status_code=303)
 

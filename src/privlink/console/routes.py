@@ -18,10 +18,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from privlink.api.deps import StateDep
-from privlink.api.schemas.events import EventPublic, ReportPublic
-from privlink.api.schemas.services import ServicePublic
-from privlink.api.state import AppState
 from privlink.console import session as auth
 from privlink.console import views
 from privlink.domain import catalog, validation
@@ -38,7 +34,8 @@ from privlink.services import (
     service_view,
     tenancy,
 )
-from privlink.store.tables import OutboundLink, Privatelink, Project, Service
+from privlink.services.entities import OutboundLink, Privatelink, Project, Service
+from privlink.state import AppState, StateDep
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -174,7 +171,7 @@ def _overview(
         found, row = _service(request, session, project, service)
     except NotFound as error_:
         return _not_found(request, session, error_.message)
-    public = ServicePublic.of(service_view.view(session, row)).model_dump(mode="json")
+    public = service_view.view(session, row)
     info, choices = views.connection_info(
         public, query.get("component"), query.get("route"), query.get("connection")
     )
@@ -279,9 +276,9 @@ def _network(
     history = events.list_events(session, project=found, service=row.name, limit=200)
     hops = None
     if validate == "inbound" and pl is not None:
-        hops = ReportPublic.of(diagnose.inbound(state.sessions, state.platform, pl.id, None))
+        hops = diagnose.Report.of(diagnose.inbound(state.sessions, state.platform, pl.id, None))
     elif validate and any(link.id == validate for link in links):
-        hops = ReportPublic.of(
+        hops = diagnose.Report.of(
             diagnose.outbound(state.sessions, state.platform_cloud(), validate, [])
         )
     try:
@@ -300,7 +297,7 @@ def _network(
         links=links,
         deletable=outbound_rules.DELETABLE,
         facts=facts,
-        history=[EventPublic.model_validate(e).model_dump(mode="json") for e in reversed(history)],
+        history=list(reversed(history)),
         errors=errors or {},
         values=values or {},
         open_dialog=open_dialog,

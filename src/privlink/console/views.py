@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from privlink.services.service_view import ServiceView
+
 
 @dataclass(frozen=True)
 class ConnectionInfo:
@@ -15,27 +17,19 @@ class ConnectionInfo:
 
 
 def connection_info(
-    service: dict[str, Any], component: str | None, route: str | None, connection: str | None
+    service: ServiceView, component: str | None, route: str | None, connection: str | None
 ) -> tuple[ConnectionInfo | None, dict[str, Any]]:
     """The entry chosen by component / route / connection (first match), and the choices."""
-    entries = [
-        e for e in service["components"] if e.get("kafka_authentication_method") != "certificate"
-    ]
-    components = list(dict.fromkeys(e["component"] for e in entries))
+    entries = [e for e in service.components if e.kafka_authentication_method != "certificate"]
+    components = list(dict.fromkeys(e.component for e in entries))
     component = component if component in components else (components[0] if components else None)
-    for_component = [e for e in entries if e["component"] == component]
-    routes = list(dict.fromkeys(e["route"] for e in for_component))
+    for_component = [e for e in entries if e.component == component]
+    routes = list(dict.fromkeys(e.route for e in for_component))
     route = route if route in routes else (routes[0] if routes else None)
-    for_route = [e for e in for_component if e["route"] == route]
-    connections = [
-        e["privatelink_connection_id"] for e in for_route if e["privatelink_connection_id"]
-    ]
+    for_route = [e for e in for_component if e.route == route]
+    connections = [e.privatelink_connection_id for e in for_route if e.privatelink_connection_id]
     chosen = next(
-        (
-            e
-            for e in for_route
-            if connection is None or e["privatelink_connection_id"] == connection
-        ),
+        (e for e in for_route if connection is None or e.privatelink_connection_id == connection),
         for_route[0] if for_route else None,
     )
     choices = {
@@ -44,28 +38,15 @@ def connection_info(
         "connections": connections,
         "component": component,
         "route": route,
-        "connection": chosen["privatelink_connection_id"] if chosen else None,
+        "connection": chosen.privatelink_connection_id if chosen else None,
     }
     if chosen is None:
         return None, choices
-    users = service.get("users") or [{"username": "", "password": ""}]
+    users = service.service.users or [{"username": "", "password": ""}]
     user, password = users[0].get("username", ""), users[0].get("password", "")
-    return (
-        ConnectionInfo(
-            host=chosen["host"],
-            port=int(chosen["port"]),
-            user=user,
-            uri=_uri(
-                service["service_type"],
-                chosen["component"],
-                chosen["host"],
-                int(chosen["port"]),
-                user,
-                password,
-            ),
-        ),
-        choices,
-    )
+    kind, host, port = service.service.service_type, chosen.host, chosen.port
+    uri = _uri(kind, chosen.component, host, port, user, password)
+    return ConnectionInfo(host=host, port=port, user=user, uri=uri), choices
 
 
 def _uri(kind: str, component: str, host: str, port: int, user: str, password: str) -> str:

@@ -29,6 +29,20 @@ class Hop:
     fix: str = ""
 
 
+@dataclass(frozen=True)
+class Report:
+    """Every hop in order; `broken` names the first that does not hold."""
+
+    ok: bool
+    broken: str | None
+    hops: list[Hop]
+
+    @classmethod
+    def of(cls, hops: list[Hop]) -> Report:
+        broken = next((h for h in hops if not h.ok), None)
+        return cls(ok=broken is None, broken=broken.hop if broken else None, hops=hops)
+
+
 def inbound(
     sessions: sessionmaker[Session], driver_for: DriverFor, pl_id: str, plc: str | None
 ) -> list[Hop]:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
-from privlink.api.deps import CallerDep, StateDep
+from privlink.api.deps import CallerDep
 from privlink.api.errors import documented
 from privlink.api.schemas import cloud as cs
 from privlink.api.schemas.common import Deleted
@@ -20,6 +20,7 @@ from privlink.cloud.local.control import LocalAccount, LocalCloud
 from privlink.cloud.local.network import vpc_range
 from privlink.domain.cloud import HealthCheck
 from privlink.domain.errors import NotFound
+from privlink.state import StateDep
 
 router = APIRouter(
     prefix="/v1/cloud", tags=["local cloud"], responses=documented(400, 401, 404, 409)

@@ -6,11 +6,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
-from sqlalchemy.exc import SQLAlchemyError
 
-from privlink.api.deps import StateDep
 from privlink.api.errors import documented, error_response
-from privlink.store import migrate
+from privlink.services import readiness
+from privlink.state import StateDep
 
 router = APIRouter(tags=["operations"])
 
@@ -28,14 +27,9 @@ def healthz() -> Status:
 @router.get("/readyz", response_model=Status, responses=documented(503))
 def readyz(state: StateDep) -> Status | JSONResponse:
     """The database answers and its schema is at the newest migration."""
-    try:
-        at_head = migrate.is_at_head(state.engine)
-    except SQLAlchemyError as error:
-        return error_response(503, f"Database unreachable: {error.__class__.__name__}")
-    if not at_head:
-        return error_response(
-            503, "Database schema is not at the newest migration; run `privlink db upgrade`"
-        )
+    problem = readiness.problem(state.engine)
+    if problem is not None:
+        return error_response(503, problem)
     return Status(status="ready")
 
 

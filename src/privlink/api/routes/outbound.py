@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query
 
-from privlink.api.deps import CallerDep, ProjectDep, SessionDep, StateDep
+from privlink.api.deps import CallerDep, ProjectDep, SessionDep
 from privlink.api.errors import documented
 from privlink.api.routes.privatelinks import BASE, actor
 from privlink.api.routes.services import ServiceName
@@ -21,6 +21,7 @@ from privlink.api.schemas.outbound import (
     OutboundInfo,
 )
 from privlink.services import diagnose, outbound, registry
+from privlink.state import StateDep
 
 router = APIRouter(tags=["outbound privatelink"], responses=documented(400, 401, 404))
 LINKS = BASE + "/outbound"
@@ -102,8 +103,10 @@ def validate(
 ) -> ReportPublic:
     """Check every hop from the deployment to the customer's targets; name the broken one."""
     link = outbound.get(session, project=project, service_name=service, link_id=link_id)
-    return ReportPublic.of(
-        diagnose.outbound(state.sessions, state.platform_cloud(), link.id, port or [])
+    return ReportPublic.model_validate(
+        diagnose.Report.of(
+            diagnose.outbound(state.sessions, state.platform_cloud(), link.id, port or [])
+        )
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Query
 
-from privlink.api.deps import CallerDep, ProjectDep, SessionDep, StateDep
+from privlink.api.deps import CallerDep, ProjectDep, SessionDep
 from privlink.api.errors import documented
 from privlink.api.routes.services import ServiceName
 from privlink.api.schemas.events import EventPublic, EventsPublic, ReportPublic
@@ -23,6 +23,7 @@ from privlink.api.schemas.privatelinks import (
 from privlink.domain import catalog
 from privlink.domain.errors import InvalidInput
 from privlink.services import certificates, diagnose, events, privatelinks, registry
+from privlink.state import StateDep
 
 router = APIRouter(tags=["privatelink"], responses=documented(400, 401, 404))
 BASE = "/v1/project/{project}/service/{service}/privatelink/aws"
@@ -171,7 +172,9 @@ def validate(
     pl = privatelinks.get(session, project=project, service_name=service)
     if connection is not None:
         privatelinks.get_connection(pl, connection)
-    return ReportPublic.of(diagnose.inbound(state.sessions, state.platform, pl.id, connection))
+    return ReportPublic.model_validate(
+        diagnose.Report.of(diagnose.inbound(state.sessions, state.platform, pl.id, connection))
+    )
 
 
 @router.get("/v1/project/{project}/kms/ca")

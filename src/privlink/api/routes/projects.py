@@ -17,7 +17,7 @@ from privlink.api.schemas.projects import (
     TokensPublic,
 )
 from privlink.services import tenancy
-from privlink.store.tables import ApiToken, Project
+from privlink.services.entities import ApiToken, Project
 
 router = APIRouter(tags=["projects"], responses=documented(401))
 

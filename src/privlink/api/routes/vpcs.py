@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Path
 
-from privlink.api.deps import ProjectDep, SessionDep, StateDep
+from privlink.api.deps import ProjectDep, SessionDep
 from privlink.api.errors import documented
 from privlink.api.routes.services import ServiceName
 from privlink.api.schemas.services import (
@@ -23,6 +23,7 @@ from privlink.api.schemas.vpcs import (
 )
 from privlink.domain import catalog
 from privlink.services import registry, service_config, service_view, vpcs
+from privlink.state import StateDep
 
 router = APIRouter(tags=["project vpcs"], responses=documented(400, 401, 404))
 VpcId = Path(max_length=36, description="Project VPC ID")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from pydantic import BaseModel, Field
 
 from privlink.api.schemas.common import Public, UtcTime
@@ -30,15 +28,9 @@ class HopPublic(Public):
     fix: str
 
 
-class ReportPublic(BaseModel):
+class ReportPublic(Public):
     """Every hop in order; `broken` names the first that does not hold."""
 
     ok: bool
     broken: str | None
     hops: list[HopPublic]
-
-    @classmethod
-    def of(cls, hops: Sequence[object]) -> ReportPublic:
-        checked = [HopPublic.model_validate(h) for h in hops]
-        broken = next((h for h in checked if not h.ok), None)
-        return cls(ok=broken is None, broken=broken.hop if broken else None, hops=checked)

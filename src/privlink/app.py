@@ -1,4 +1,8 @@
-"""The FastAPI application factory; nothing is built at import time."""
+"""The composition root: settings -> store -> cloud platform -> reconciler -> API + console.
+
+The one place that knows every part; nothing is built at import time. `privlink serve`,
+the tests and the benchmarks all start the app through `create_app`.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 import privlink
-from privlink import demo
-from privlink.api import errors
+from privlink import api, demo
 from privlink.api.middleware import BodyLimit, RequestContext
-from privlink.api.routes import (
-    cloud,
-    health,
-    outbound,
-    privatelinks,
-    projects,
-    services,
-    vpcs,
-)
-from privlink.api.state import AppState
 from privlink.cloud.contract import Platform
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
@@ -33,6 +25,7 @@ from privlink.domain.cloud import HealthCheck
 from privlink.reconcile.privatelinks import Config
 from privlink.reconcile.runner import Runner
 from privlink.settings import CloudDriver, Settings
+from privlink.state import AppState
 from privlink.store.db import make_engine, make_sessionmaker
 
 
@@ -110,17 +103,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.privlink = state
-    errors.install(app)
-    errors.install_openapi(app)
-    app.include_router(health.router)
-    app.include_router(projects.router)
-    app.include_router(services.router)
-    app.include_router(vpcs.router)
-    app.include_router(privatelinks.router)
-    app.include_router(outbound.router)
-    app.include_router(cloud.router)
-    app.include_router(console.router)
-    app.mount("/console/static", StaticFiles(directory=console.STATIC), name="console-static")
+    api.install(app)
     console.install(app)
     # Outermost last: RequestContext sees every response, including 413s.
     app.add_middleware(BodyLimit)

@@ -1,9 +1,12 @@
-"""What the app holds for its lifetime, built by `create_app`, never at import."""
+"""What the app holds for its lifetime (built by `privlink.app.create_app`, never at
+import), shared by the API and the console: settings, database, cloud, reconciler."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -65,3 +68,11 @@ class AppState:
             self.runner.kick()
         if self.dataplane is not None:
             self.dataplane.kick()
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.privlink
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
