@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from privlink.api.schemas.projects import ProjectDetail, TokenPublic
 from privlink.domain.errors import InvalidInput
 from privlink.server import open_database
 from privlink.services import registry, tenancy
@@ -40,11 +41,7 @@ def _run(settings: Settings, action: Callable[[Session], T]) -> T:
 
 
 def project_row(project: Project) -> dict[str, Any]:
-    return {
-        "project_name": project.name,
-        "create_time": project.created_at.isoformat(),
-        "privatelink_enabled": project.privatelink_enabled,
-    }
+    return ProjectDetail.model_validate(project).model_dump(mode="json")
 
 
 def update_project(settings: Settings, name: str, *, privatelink: bool) -> dict[str, Any]:
@@ -54,14 +51,7 @@ def update_project(settings: Settings, name: str, *, privatelink: bool) -> dict[
 
 
 def token_row(token: ApiToken) -> dict[str, Any]:
-    return {
-        "token_id": token.token_id,
-        "project": token.project.name if token.project else None,
-        "admin": token.is_admin,
-        "description": token.description,
-        "create_time": token.created_at.isoformat(),
-        "revoked": token.revoked_at is not None,
-    }
+    return TokenPublic.of(token).model_dump(mode="json")
 
 
 def create_project(settings: Settings, name: str) -> dict[str, Any]:

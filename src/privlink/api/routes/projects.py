@@ -17,24 +17,13 @@ from privlink.api.schemas.projects import (
     TokensPublic,
 )
 from privlink.services import tenancy
-from privlink.services.entities import ApiToken, Project
+from privlink.services.entities import Project
 
 router = APIRouter(tags=["projects"], responses=documented(401))
 
 
 def _project(project: Project) -> ProjectPublic:
     return ProjectPublic(project_name=project.name, create_time=project.created_at)
-
-
-def _token(token: ApiToken) -> TokenPublic:
-    return TokenPublic(
-        token_id=token.token_id,
-        project=token.project.name if token.project else None,
-        admin=token.is_admin,
-        description=token.description,
-        create_time=token.created_at,
-        revoked=token.revoked_at is not None,
-    )
 
 
 @router.get("/v1/project")
@@ -55,7 +44,9 @@ def get_project(project: ProjectDep) -> ProjectEnvelope:
 
 @router.get("/v1/admin/tokens", tags=["admin"], responses=documented(403))
 def list_tokens(session: SessionDep, _admin: AdminDep, project: str | None = None) -> TokensPublic:
-    return TokensPublic(tokens=[_token(t) for t in tenancy.list_tokens(session, project=project)])
+    return TokensPublic(
+        tokens=[TokenPublic.of(t) for t in tenancy.list_tokens(session, project=project)]
+    )
 
 
 @router.post(
@@ -65,11 +56,11 @@ def create_token(body: TokenCreate, session: SessionDep, _admin: AdminDep) -> To
     issued = tenancy.create_token(
         session, project=body.project, is_admin=body.admin, description=body.description
     )
-    return TokenCreated(**_token(issued.token).model_dump(), full_token=issued.secret)
+    return TokenCreated(**TokenPublic.of(issued.token).model_dump(), full_token=issued.secret)
 
 
 @router.delete("/v1/admin/tokens/{token_id}", tags=["admin"], responses=documented(400, 403, 404))
 def revoke_token(
     session: SessionDep, _admin: AdminDep, token_id: str = Path(max_length=16)
 ) -> TokenPublic:
-    return _token(tenancy.revoke_token(session, token_id=token_id))
+    return TokenPublic.of(tenancy.revoke_token(session, token_id=token_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from privlink.api.schemas.common import Body, Public, UtcTime
+from privlink.services.entities import ApiToken
 
 
 class ProjectCreate(Body):
@@ -14,6 +15,12 @@ class ProjectCreate(Body):
 class ProjectPublic(Public):
     project_name: str = Field(validation_alias="name")
     create_time: UtcTime = Field(validation_alias="created_at")
+
+
+class ProjectDetail(ProjectPublic):
+    """Native: with what the operator switched on."""
+
+    privatelink_enabled: bool
 
 
 class ProjectEnvelope(BaseModel):
@@ -37,6 +44,17 @@ class TokenPublic(BaseModel):
     description: str
     create_time: UtcTime
     revoked: bool
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenPublic:
+        return cls(
+            token_id=token.token_id,
+            project=token.project.name if token.project else None,
+            admin=token.is_admin,
+            description=token.description,
+            create_time=token.created_at,
+            revoked=token.revoked_at is not None,
+        )
 
 
 class TokenCreated(TokenPublic):
