@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from typer.testing import CliRunner
 
-from privlink.cli import app
+from privlink.commands.root import app
 from tests.e2e.server import Server
 
 CHROMIUM = "/usr/bin/chromium"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from privlink.cli import app
+from privlink.commands.root import app
 from tests.e2e.server import Server
 from tests.support import wait_for
 

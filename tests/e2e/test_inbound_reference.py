@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from privlink import demo
-from privlink.cli import app
+from privlink.commands.root import app
 from privlink.testing import LoopThread
 from tests.e2e.server import Server
 from tests.e2e.test_avn import avn

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from privlink.cli import app
+from privlink.commands.root import app
 from tests.e2e.server import Server
 from tests.support import free_port
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from privlink.cli import app
 from privlink.commands.common import Runtime
+from privlink.commands.root import app
 
 runner = CliRunner()
 
