@@ -36,7 +36,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def wait_for(
-    condition: Callable[[], T | None], *, timeout: float = 20.0, interval: float = 0.05
+    condition: Callable[[], T | None], *, timeout: float = 60.0, interval: float = 0.05
 ) -> T:
     """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -136,7 +136,7 @@ class Cloud:
         return svc.name
 
     def wait_healthy(self, arn: str, count: int) -> None:
-        wait_for(lambda: len(self.dataplane.forwarding_to(arn)) >= count, timeout=30)
+        wait_for(lambda: len(self.dataplane.forwarding_to(arn)) >= count, timeout=60)
 
     def endpoint(self, service_name: str, security_group_ids: list[str] | None = None) -> str:
         ep = self.customer.create_endpoint(
@@ -156,7 +156,7 @@ class Cloud:
         return self.customer.describe_endpoint(endpoint_id).addresses[0].address
 
     def connect(self, endpoint_id: str, port: int) -> socket.socket:
-        return socket.create_connection((self.address(endpoint_id), port), timeout=30)
+        return socket.create_connection((self.address(endpoint_id), port), timeout=60)
 
     def connections(self, endpoint_id: str) -> int:
         addresses = [a.address for a in self.customer.describe_endpoint(endpoint_id).addresses]

@@ -51,7 +51,7 @@ class Server:
             text=True,
         )
         Server.started.append(self)
-        wait_for(self._ready, timeout=30)
+        wait_for(self._ready, timeout=90)
         return self
 
     def _ready(self) -> bool:
@@ -59,7 +59,7 @@ class Server:
         if self.process.poll() is not None:
             raise AssertionError(f"serve exited: {self.log.read_text()[-2000:]}")
         try:
-            return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
+            return httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200
         except httpx.TransportError:
             return False
 

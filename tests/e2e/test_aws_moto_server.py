@@ -43,7 +43,7 @@ def moto_url() -> Iterator[str]:
             return False
 
     try:
-        wait_for(up, timeout=30)
+        wait_for(up, timeout=90)
         yield url
     finally:
         moto.terminate()
@@ -93,7 +93,7 @@ def test_inbound_privatelink_on_aws_goes_active_and_leaves_nothing(
         principal = "arn:aws:iam::210987654321:root"
         created = api.post(base, json={"principals": [principal]}).json()
         assert created["state"] == "creating"
-        wait_for(lambda: api.get(base).json()["state"] == "active", timeout=60)
+        wait_for(lambda: api.get(base).json()["state"] == "active", timeout=120)
         pl = api.get(base).json()
         assert pl["aws_service_id"].startswith("vpce-svc-")
         assert pl["aws_service_name"].startswith("com.amazonaws.vpce.eu-west-1.")
@@ -112,7 +112,7 @@ def test_inbound_privatelink_on_aws_goes_active_and_leaves_nothing(
         assert tags["privlink:project"] == "shop"
 
         api.delete(base).raise_for_status()
-        wait_for(lambda: api.get(base).status_code == 404, timeout=60)
+        wait_for(lambda: api.get(base).status_code == 404, timeout=120)
     assert elbv2.describe_load_balancers()["LoadBalancers"] == []
     assert elbv2.describe_target_groups()["TargetGroups"] == []
     left = ec2.describe_vpc_endpoint_service_configurations()["ServiceConfigurations"]

@@ -49,7 +49,7 @@ def test_sigkill_while_creating(data_dir: Path, monkeypatch: pytest.MonkeyPatch)
         *[arg for broker in BROKERS for arg in ("--node", f"kafka={broker}")],
     )  # fmt: skip
     headers = {"Authorization": f"aivenv1 {slow.token}"}
-    api = httpx.Client(base_url=slow.url, headers=headers, timeout=30)
+    api = httpx.Client(base_url=slow.url, headers=headers, timeout=90)
     vpc = api.post(
         "/v1/project/shop/vpcs", json={"cloud_name": "aws-eu-west-1", "network_cidr": "10.0.0.0/24"}
     ).json()["project_vpc_id"]
@@ -59,16 +59,16 @@ def test_sigkill_while_creating(data_dir: Path, monkeypatch: pytest.MonkeyPatch)
     created = api.post(base, json={"principals": ["arn:aws:iam::123456789012:root"]})
     assert created.json()["state"] == "creating"
     # Kill once some target groups exist but before the object is active.
-    wait_for(lambda: len(platform("target-group", "list")) >= 2, timeout=30)
+    wait_for(lambda: len(platform("target-group", "list")) >= 2, timeout=90)
     assert api.get(base).json()["state"] == "creating"
     assert slow.stop(signal.SIGKILL) == -signal.SIGKILL
     api.close()
 
     again = Server(data_dir).start()
     monkeypatch.setenv("PRIVLINK_URL", again.url)
-    api = httpx.Client(base_url=again.url, headers=headers, timeout=30)
+    api = httpx.Client(base_url=again.url, headers=headers, timeout=90)
     try:
-        wait_for(lambda: api.get(base).json()["state"] == "active", timeout=30)
+        wait_for(lambda: api.get(base).json()["state"] == "active", timeout=90)
         groups = platform("target-group", "list")
         nlbs = platform("nlb", "list")
         services = platform("endpoint-service", "list")

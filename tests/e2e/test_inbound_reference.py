@@ -92,7 +92,7 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 def _redis_ping(host: str, port: int, user: str = "avnadmin", password: str = PASSWORD) -> str:
-    with socket.create_connection((host, port), timeout=3) as sock:
+    with socket.create_connection((host, port), timeout=30) as sock:
         sock.sendall(f"AUTH {user} {password}\r\nPING\r\n".encode())
         data = b""
         while data.count(b"\r\n") < 2:
@@ -214,7 +214,7 @@ def test_inbound_reference(
                 None,
             )
 
-        plc[name] = wait_for(active, timeout=30)
+        plc[name] = wait_for(active, timeout=90)
 
     # -- connection info per route really reaches each service --------------
     ca_file = tmp_path / "ca.pem"

@@ -148,7 +148,7 @@ def connect_endpoint(
     )
 
 
-def greeting(host: str, port: int, timeout: float = 3.0) -> str:
+def greeting(host: str, port: int, timeout: float = 30.0) -> str:
     """The name a node greets with, reached at host:port."""
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
