@@ -18,7 +18,6 @@ from privlink.api.schemas.outbound import (
     LinkPublic,
     LinksPublic,
     OutboundCreate,
-    OutboundInfo,
 )
 from privlink.services import diagnose, outbound, registry
 from privlink.state import StateDep
@@ -31,11 +30,10 @@ LINK = LINKS + "/{link_id}"
 @router.get(BASE + "/outbound-info", responses=documented(503))
 def info(
     project: ProjectDep, session: SessionDep, state: StateDep, service: str = ServiceName
-) -> OutboundInfo:
+) -> outbound.DeploymentInfo:
     """The deployment's region, AZ IDs and principal: what the customer builds against."""
     found = registry.get_service(session, project=project, name=service)
-    facts = outbound.info(found, state.platform_cloud())
-    return OutboundInfo.model_validate(facts, from_attributes=True)
+    return outbound.info(found, state.platform_cloud())
 
 
 @router.post(LINKS, status_code=201, responses=documented(403, 409, 503))

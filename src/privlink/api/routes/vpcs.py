@@ -15,7 +15,6 @@ from privlink.api.schemas.services import (
     ServiceUpdate,
 )
 from privlink.api.schemas.vpcs import (
-    Availability,
     AvailabilityPublic,
     VpcCreate,
     VpcPublic,
@@ -111,9 +110,4 @@ def _service_type(kind: str) -> ServiceTypePublic:
 
 @router.get("/v1/project/{project}/privatelink-availability")
 def privatelink_availability(project: ProjectDep) -> AvailabilityPublic:
-    offers = vpcs.availability(project)
-    return AvailabilityPublic(
-        privatelink_availability=[
-            Availability(cloud_name=o.cloud_name, price_usd=o.price_usd) for o in offers
-        ]
-    )
+    return AvailabilityPublic(privatelink_availability=vpcs.availability(project))

@@ -16,17 +16,6 @@ class AttachmentCreate(Body):
     name: str = Field(max_length=200, description="Its name")
 
 
-class OutboundInfo(BaseModel):
-    """What the customer builds against: region, AZ IDs, the principal to allow."""
-
-    cloud_name: str
-    region: str
-    az_ids: list[str]
-    principal: str
-    plan: str
-    outbound_available: bool
-
-
 class AttachmentPublic(Public):
     attachment_id: str = Field(validation_alias="id")
     kind: str

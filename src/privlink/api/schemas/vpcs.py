@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from privlink.api.schemas.common import Body, Public, UtcTime
+from privlink.services.vpcs import Offer
 
 
 class VpcCreate(Body):
@@ -29,10 +30,5 @@ class VpcsPublic(BaseModel):
     vpcs: list[VpcPublic]
 
 
-class Availability(BaseModel):
-    cloud_name: str
-    price_usd: str = Field(description="Hourly price, a decimal string")
-
-
 class AvailabilityPublic(BaseModel):
-    privatelink_availability: list[Availability]
+    privatelink_availability: list[Offer]

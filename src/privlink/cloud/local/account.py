@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from privlink.cloud import contract as c
 from privlink.cloud.local.views import clean_tags
 from privlink.domain import validation
-from privlink.domain.errors import InvalidInput, NotFound
+from privlink.domain.errors import Conflict, InvalidInput, NotFound
 from privlink.store.base import Base
 from privlink.store.cloud_tables import (
     LcEndpoint,
@@ -82,6 +82,11 @@ class AccountBase(c.CloudDriver):
     def _regional(self, model: Any) -> Any:
         """A select of this account's rows of `model` in this region."""
         return select(model).where(model.account_id == self.account_id, model.region == self.region)
+
+    def _check_name_free(self, s: Session, model: Any, name: str, what: str) -> None:
+        """Names are unique per account and region (target groups, load balancers)."""
+        if s.scalar(self._regional(model).where(model.name == name).limit(1)) is not None:
+            raise Conflict(f"A {what} named {name!r} already exists")
 
     def _arn(self, kind: str, rest: str) -> str:
         return f"arn:aws:elasticloadbalancing:{self.region}:{self.account_id}:{kind}/{rest}"

@@ -46,14 +46,7 @@ class LoadBalancing(AccountBase):
         with self._tx() as s:
             if (found := self._by_token(s, LcTargetGroup, client_token)) is not None:
                 return tg_view(found)
-            if s.scalar(
-                select(LcTargetGroup).where(
-                    LcTargetGroup.account_id == self.account_id,
-                    LcTargetGroup.region == self.region,
-                    LcTargetGroup.name == name,
-                )
-            ):
-                raise Conflict(f"A target group named {name!r} already exists")
+            self._check_name_free(s, LcTargetGroup, name, "target group")
             tg = LcTargetGroup(
                 arn=self._arn("targetgroup", f"{name}/{hex_id(16)}"),
                 name=name,
@@ -194,14 +187,7 @@ class LoadBalancing(AccountBase):
                 raise InvalidInput(
                     f"A load balancer takes at most one subnet per AZ; got AZ IDs {', '.join(azs)}"
                 )
-            if s.scalar(
-                select(LcLoadBalancer).where(
-                    LcLoadBalancer.account_id == self.account_id,
-                    LcLoadBalancer.region == self.region,
-                    LcLoadBalancer.name == name,
-                )
-            ):
-                raise Conflict(f"A load balancer named {name!r} already exists")
+            self._check_name_free(s, LcLoadBalancer, name, "load balancer")
             lb = LcLoadBalancer(
                 arn=self._arn("loadbalancer", f"net/{name}/{hex_id(16)}"),
                 name=name,
