@@ -34,7 +34,9 @@ def _code_stamp() -> str:
     commands = os.path.join(_HERE, "commands")
     paths = [os.path.join(_HERE, name) for name in _SOURCES]
     with contextlib.suppress(OSError):
-        paths += [os.path.join(commands, n) for n in sorted(os.listdir(commands))]
+        paths += [
+            os.path.join(commands, n) for n in sorted(os.listdir(commands)) if n.endswith(".py")
+        ]
     stamps = []
     for path in paths:
         with contextlib.suppress(OSError):
