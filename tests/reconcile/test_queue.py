@@ -32,6 +32,7 @@ from privlink.store.db import make_sessionmaker
 from privlink.store.tables import ProjectVpc
 
 RESYNC, BACKOFF = 30.0, 0.5
+OTHER = "another-host:1234:abcdef12"  # a lease owner that is another host's process
 
 
 class FakeStep:
@@ -103,6 +104,15 @@ def add(
     return vpc_id
 
 
+def edit(sessions: sessionmaker[Session], vpc_id: str, **values: object) -> None:
+    """Set columns of one queued row, in a transaction of its own (as another process)."""
+    with sessions() as s, s.begin():
+        vpc = s.get(ProjectVpc, vpc_id)
+        assert vpc is not None
+        for name, value in values.items():
+            setattr(vpc, name, value)
+
+
 def row(sessions: sessionmaker[Session], vpc_id: str) -> ProjectVpc:
     with sessions() as s:
         found = s.get(ProjectVpc, vpc_id)
@@ -119,10 +129,7 @@ class TestDue:
         newer = add(sessions, due_in=-1)
         older = add(sessions, due_in=-5)
         stale = add(sessions, due_in=None)
-        with sessions() as s, s.begin():
-            vpc = s.get(ProjectVpc, stale)
-            assert vpc is not None
-            vpc.reconciled_at = utcnow() - timedelta(seconds=RESYNC + 1)
+        edit(sessions, stale, reconciled_at=utcnow() - timedelta(seconds=RESYNC + 1))
         assert kind.due(sessions) == [older, newer, stale]
 
     def test_not_yet_due_recently_seen_and_out_of_scope_are_left(
@@ -148,11 +155,7 @@ class TestLeases:
     ) -> None:
         """Held by another host's process until its lease ends: not due, never stepped."""
         obj = add(sessions)
-        with sessions() as s, s.begin():
-            vpc = s.get(ProjectVpc, obj)
-            assert vpc is not None
-            vpc.lease_owner = "another-host:1234:abcdef12"
-            vpc.lease_until = utcnow() + timedelta(seconds=60)
+        edit(sessions, obj, lease_owner=OTHER, lease_until=utcnow() + timedelta(seconds=60))
         assert kind.due(sessions) == []
         kind.run(sessions, obj)
         assert step.seen == []
@@ -161,11 +164,7 @@ class TestLeases:
         self, sessions: sessionmaker[Session], kind: queue.Kind, step: FakeStep
     ) -> None:
         obj = add(sessions)
-        with sessions() as s, s.begin():
-            vpc = s.get(ProjectVpc, obj)
-            assert vpc is not None
-            vpc.lease_owner = "another-host:1234:abcdef12"
-            vpc.lease_until = utcnow() - timedelta(seconds=1)
+        edit(sessions, obj, lease_owner=OTHER, lease_until=utcnow() - timedelta(seconds=1))
         assert kind.due(sessions) == [obj]
         kind.run(sessions, obj)
         assert step.seen == [obj]
@@ -219,13 +218,7 @@ class TestOutcomes:
         """Asked for again while the step ran (e.g. a customer accepted): that wish stays."""
         obj = add(sessions)
 
-        def wake(obj_id: str) -> None:
-            with sessions() as s, s.begin():
-                vpc = s.get(ProjectVpc, obj_id)
-                assert vpc is not None
-                vpc.next_attempt_at = utcnow()
-
-        step.during = wake
+        step.during = lambda obj_id: edit(sessions, obj_id, next_attempt_at=utcnow())
         kind.run(sessions, obj)
         assert row(sessions, obj).next_attempt_at is not None
         assert kind.due(sessions) == [obj]
@@ -273,11 +266,8 @@ class TestOutcomes:
         self, sessions: sessionmaker[Session], kind: queue.Kind, step: FakeStep
     ) -> None:
         """A delete must finish: a refusal is retried rather than leaving resources."""
-        obj = add(sessions, state="DELETING")
-        with sessions() as s, s.begin():
-            vpc = s.get(ProjectVpc, obj)
-            assert vpc is not None
-            vpc.state = queue.DELETING  # the queue's word for it
+        obj = add(sessions)
+        edit(sessions, obj, state=queue.DELETING)  # the queue's word for it
         step.errors[obj] = InvalidInput("refused")
         kind.run(sessions, obj)
         assert row(sessions, obj).state == queue.DELETING
