@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from privlink.domain.cloud import REGIONS
 from privlink.domain.errors import InvalidInput
 
 COMPONENTS: dict[str, tuple[str, ...]] = {
@@ -19,9 +20,10 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
 NO_PRIVATELINK = frozenset({"cassandra", "m3db"})
 # Plans whose tier includes PrivateLink; tiers are the plan's prefix (`business-4`).
 PRIVATELINK_TIERS = frozenset({"business", "premium", "dedicated"})
-_CLOUD = re.compile(r"aws-([a-z]{2}(?:-[a-z]+)+-\d)")
-_NODE = re.compile(r"(?P<host>[A-Za-z0-9.-]{1,253}):(?P<port>\d{1,5})")
-_PLAN = re.compile(r"[a-z]+(?:-[a-z0-9]+)*")
+TIERS = frozenset({"free", "hobbyist", "startup", *PRIVATELINK_TIERS})
+_CLOUD = re.compile(r"aws-([a-z]{2}(?:-[a-z]+)+-\d)", re.ASCII)
+_NODE = re.compile(r"(?P<host>[A-Za-z0-9.-]{1,253}):(?P<port>\d{1,5})", re.ASCII)
+_PLAN = re.compile(r"[a-z]+(?:-[a-z0-9]+)*", re.ASCII)
 
 
 def service_type(value: str) -> str:
@@ -42,9 +44,11 @@ def component(kind: str, value: str) -> str:
 def cloud_region(cloud_name: str) -> str:
     """The AWS region of a cloud name such as `aws-eu-west-1`."""
     match = _CLOUD.fullmatch(cloud_name)
-    if match is None:
+    if match is None or match.group(1) not in REGIONS:
+        known = ", ".join(f"aws-{r}" for r in sorted(REGIONS))
         raise InvalidInput(
-            f"Invalid cloud name {cloud_name!r}; accepted: aws-<region>, e.g. aws-eu-west-1"
+            f"Unknown cloud {cloud_name[:80]!r}; accepted: aws-<region> for a region privlink "
+            f"knows: {known}"
         )
     return match.group(1)
 
@@ -57,11 +61,11 @@ def node(value: str) -> tuple[str, int]:
 
 
 def plan(value: str) -> str:
-    if 1 <= len(value) <= 64 and _PLAN.fullmatch(value):
+    if 1 <= len(value) <= 64 and _PLAN.fullmatch(value) and value.split("-")[0] in TIERS:
         return value
     raise InvalidInput(
-        f"Invalid plan {value!r}; accepted: lowercase words and digits joined "
-        "by hyphens, e.g. business-4"
+        f"Invalid plan {value[:80]!r}; accepted: a tier ({', '.join(sorted(TIERS))}) and "
+        "its size joined by a hyphen, e.g. business-4"
     )
 
 

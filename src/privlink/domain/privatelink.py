@@ -59,7 +59,7 @@ def allows(allowed: Iterable[str], principal: str) -> bool:
     """Whether an endpoint owned by `principal` (an ARN, or only an account ID) may connect
     under the `allowed` list."""
     allowed = set(allowed)
-    if principal.isdigit():
+    if principal.isascii() and principal.isdigit():
         # The cloud names only the endpoint's account (AWS): it was allowed when it was made.
         return "*" in allowed or any(
             p != "*" and validation.principal_account(p) == principal for p in allowed

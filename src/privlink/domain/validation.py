@@ -17,13 +17,15 @@ PRINCIPAL_FORMS = (
 )
 # IAM user and role names: 1-64 characters of letters, digits and +=,.@_-
 _IAM_NAME = r"[A-Za-z0-9+=,.@_-]{1,64}"
-_PRINCIPAL = re.compile(rf"arn:aws:iam::(\d{{12}}):(root|user/{_IAM_NAME}|role/{_IAM_NAME})")
+_PRINCIPAL = re.compile(
+    rf"arn:aws:iam::(\d{{12}}):(root|user/{_IAM_NAME}|role/{_IAM_NAME})", re.ASCII
+)
 _AZ_ID = re.compile(r"[a-z]{2,4}[0-9]{1,2}-az[0-9]{1,2}")
 _HEX17 = r"[0-9a-f]{17}"
 # Service IDs have 17 hex digits; services made before AWS's longer IDs have 8.
 _SERVICE_ID = r"(?:[0-9a-f]{17}|[0-9a-f]{8})"
 _SERVICE_NAME = re.compile(
-    rf"com\.[a-z0-9]+\.vpce\.([a-z]{{2}}(?:-[a-z]+)+-\d)\.vpce-svc-{_SERVICE_ID}"
+    rf"com\.[a-z0-9]+\.vpce\.([a-z]{{2}}(?:-[a-z]+)+-\d)\.vpce-svc-{_SERVICE_ID}", re.ASCII
 )
 _RESOURCE_IDS = {
     "vpce-svc": re.compile(rf"vpce-svc-{_HEX17}"),
@@ -49,7 +51,7 @@ def principal(value: str) -> str:
     hint = ""
     if ":assumed-role/" in value:
         hint = " (assumed-role sessions cannot be allowed; allow the role itself)"
-    elif re.fullmatch(r"arn:aws:iam::\d{12}:(user|role)/.+/.+", value):
+    elif re.fullmatch(r"arn:aws:iam::\d{12}:(user|role)/.+/.+", value, re.ASCII):
         hint = " (paths are not accepted; give the name without its path)"
     raise InvalidInput(f"Invalid principal {_shown(value)}{hint}; accepted: {PRINCIPAL_FORMS}")
 
@@ -120,3 +122,26 @@ def project_name(value: str) -> str:
 
 def service_name(value: str) -> str:
     return _dns_label_name(value, "service", SERVICE_NAME_MAX)
+
+
+_ELB_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?", re.ASCII)
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.:-]{0,252})", re.ASCII)
+
+
+def elb_name(value: str, what: str) -> str:
+    """A target group or load balancer name, as ELB accepts them."""
+    if _ELB_NAME.fullmatch(value):
+        return value
+    raise InvalidInput(
+        f"Invalid {what} name {_shown(value)}; accepted: 1-32 letters, digits and hyphens, "
+        "not starting or ending with a hyphen"
+    )
+
+
+def target_host(value: str) -> str:
+    """A target's address: an IP address or a host name (no paths, spaces or controls)."""
+    if _HOST.fullmatch(value) and ".." not in value:
+        return value
+    raise InvalidInput(
+        f"Invalid target host {_shown(value)}; accepted: an IP address or a host name"
+    )

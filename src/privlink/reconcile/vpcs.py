@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from privlink.cloud import contract as c
 from privlink.domain import catalog
 from privlink.domain.cloud import REGIONS
+from privlink.domain.errors import InvalidInput
 from privlink.reconcile import queue
 from privlink.store.tables import ProjectVpc
 
@@ -43,7 +44,13 @@ def step(sessions: sessionmaker[Session], platform: c.Platform, vpc_id: str) -> 
         if vpc is None or vpc.state not in WORKING:
             return None
         state, cloud_name, cidr = vpc.state, vpc.cloud_name, vpc.network_cidr
-    region = catalog.cloud_region(cloud_name)
+    try:
+        region = catalog.cloud_region(cloud_name)
+    except InvalidInput:
+        if state == "DELETING":  # a cloud privlink does not know: nothing was ever made there
+            _finish(sessions, vpc_id, "DELETED", None)
+            return None
+        raise  # permanent: the reason says which clouds there are
     if state == "APPROVED":
         network = platform.project_network(region, vpc_id, cidr, REGIONS[region])
         _finish(sessions, vpc_id, "ACTIVE", network)

@@ -49,7 +49,7 @@ def info(service: Service, platform: c.Platform) -> DeploymentInfo:
     )
 
 
-def _links(session: Session, service: Service) -> list[OutboundLink]:
+def links_of(session: Session, service: Service) -> list[OutboundLink]:
     return list(
         session.scalars(
             select(OutboundLink)
@@ -60,7 +60,7 @@ def _links(session: Session, service: Service) -> list[OutboundLink]:
 
 
 def list_links(session: Session, *, project: Project, service_name: str) -> list[OutboundLink]:
-    return _links(session, registry.get_service(session, project=project, name=service_name))
+    return links_of(session, registry.get_service(session, project=project, name=service_name))
 
 
 def get(session: Session, *, project: Project, service_name: str, link_id: str) -> OutboundLink:
@@ -95,7 +95,7 @@ def create(
     rules.check_can_create(
         plan=service.plan,
         feature_enabled=project.privatelink_enabled,
-        linked=[link.endpoint_service_name for link in _links(session, service)],
+        linked=[link.endpoint_service_name for link in links_of(session, service)],
         service_name=endpoint_service_name,
         limit=limit,
     )

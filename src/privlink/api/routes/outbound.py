@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query
+from pydantic import Field
 
 from privlink.api.deps import CallerDep, ProjectDep, SessionDep
 from privlink.api.errors import documented
@@ -97,7 +98,10 @@ def validate(
     session: SessionDep,
     state: StateDep,
     service: str = ServiceName,
-    port: Annotated[list[int] | None, Query(max_length=20, description="Ports to try")] = None,
+    port: Annotated[
+        list[Annotated[int, Field(ge=1, le=65535)]] | None,
+        Query(max_length=20, description="Ports to try (1-65535)"),
+    ] = None,
 ) -> ReportPublic:
     """Check every hop from the deployment to the customer's targets; name the broken one."""
     link = outbound.get(session, project=project, service_name=service, link_id=link_id)

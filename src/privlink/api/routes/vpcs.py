@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Path
 
-from privlink.api.deps import ProjectDep, SessionDep
+from privlink.api.deps import CallerDep, ProjectDep, SessionDep
 from privlink.api.errors import documented
 from privlink.api.routes.services import ServiceName
 from privlink.api.schemas.services import (
@@ -67,11 +67,12 @@ def delete_vpc(
     return VpcPublic.model_validate(vpc)
 
 
-@router.put("/v1/project/{project}/service/{service}", responses=documented(409))
+@router.put("/v1/project/{project}/service/{service}", responses=documented(403, 409))
 def update_service(
     body: ServiceUpdate,
     project: ProjectDep,
     session: SessionDep,
+    caller: CallerDep,
     state: StateDep,
     after: BackgroundTasks,
     service: str = ServiceName,
@@ -79,8 +80,8 @@ def update_service(
     found = registry.get_service(session, project=project, name=service)
     if "project_vpc_id" in body.model_fields_set:
         vpcs.place_service(session, service=found, project_vpc_id=body.project_vpc_id)
-    if body.plan is not None and body.plan != found.plan:
-        found.plan = catalog.plan(body.plan)
+    if body.plan is not None:
+        service_config.change_plan(session, found, body.plan, operator=caller.is_admin)
     if service_config.update_user_config(session, found, body.user_config or {}):
         after.add_task(state.changed)  # runs once the transaction is committed
     return ServiceEnvelope(service=ServicePublic.of(service_view.view(session, found)))

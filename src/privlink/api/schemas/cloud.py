@@ -9,6 +9,8 @@ from privlink.api.schemas.common import Body, Public
 from privlink.cloud import contract as c
 
 Name = Field(min_length=1, max_length=32)
+# AWS: up to 64 ASCII characters; an empty token is refused rather than taken as none.
+ClientToken = Field(None, min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
 Id = Field(min_length=1, max_length=64)
 
 
@@ -50,11 +52,16 @@ class TargetGroupCreate(Body):
     health_check: HealthCheckSpec = HealthCheckSpec()
     proxy_protocol_v2: bool = False
     deregistration_delay: float = Field(300.0, ge=0, le=3600)
-    client_token: str | None = Field(None, max_length=64)
+    client_token: str | None = ClientToken
 
 
 class TargetSpec(Body):
-    host: str = Field(min_length=1, max_length=64)
+    host: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9.:-]*$",
+        description="An IP address or host name",
+    )
     port: int = Field(ge=1, le=65535)
 
 
@@ -65,7 +72,7 @@ class Targets(Body):
 class LoadBalancerCreate(Body):
     name: str = Name
     subnet_ids: list[str] = Field(min_length=1, max_length=6)
-    client_token: str | None = Field(None, max_length=64)
+    client_token: str | None = ClientToken
 
 
 class ListenerCreate(Body):
@@ -76,7 +83,7 @@ class ListenerCreate(Body):
 class EndpointServiceCreate(Body):
     load_balancers: list[str] = Field(min_length=1, max_length=5)
     acceptance_required: bool = True
-    client_token: str | None = Field(None, max_length=64)
+    client_token: str | None = ClientToken
 
 
 class Permissions(Body):
@@ -94,7 +101,7 @@ class EndpointCreate(Body):
     subnet_ids: list[str] = Field(min_length=1, max_length=16)
     security_group_ids: list[str] = Field(default_factory=list, max_length=5)
     principal: str | None = Field(None, max_length=2048)
-    client_token: str | None = Field(None, max_length=64)
+    client_token: str | None = ClientToken
 
 
 class AccountPublic(Public):

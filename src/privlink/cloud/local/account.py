@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from privlink.cloud import contract as c
@@ -55,11 +56,23 @@ class AccountBase(c.CloudDriver):
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
-        """One cloud API call; `call_delay` emulates a slower cloud (demos, crash tests)."""
+        """One cloud API call; `call_delay` emulates a slower cloud (demos, crash tests).
+
+        Two calls racing to make the same resource (same name or client token) end
+        with one winner; the other gets a temporary Conflict, as a cloud answers a
+        create already in progress, and its retry finds the resource.
+        """
         if self.cloud.call_delay:
             time.sleep(self.cloud.call_delay)
-        with self.cloud.tx() as session:
-            yield session
+        try:
+            with self.cloud.tx() as session:
+                yield session
+        except IntegrityError:
+            raise Conflict(
+                "Another request is making the same resource (same name or client token); "
+                "retry to get it",
+                temporary=True,
+            ) from None
 
     def _own(self, s: Session, model: type[M], key: str, what: str) -> M:
         row = s.get(model, key)
@@ -73,8 +86,10 @@ class AccountBase(c.CloudDriver):
 
     def _by_token(self, s: Session, model: Any, token: str | None) -> Any:
         """The resource an earlier create with this client token made, if any."""
-        if not token:
+        if token is None:
             return None
+        if not 1 <= len(token) <= 64 or not token.isascii() or not token.isprintable():
+            raise InvalidInput("A client token has 1-64 printable ASCII characters")
         return s.scalar(
             select(model).where(model.account_id == self.account_id, model.client_token == token)
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from privlink.cloud import contract as c
@@ -211,14 +210,7 @@ class Endpoints(AccountBase):
                 client_token=client_token,
             )
             s.add(ep)
-            try:
-                s.flush()
-            except IntegrityError:  # a concurrent create with the same token won
-                s.rollback()
-                raise Conflict(
-                    "A create with this client token is in progress; retry to get its endpoint",
-                    temporary=True,
-                ) from None
+            s.flush()  # a concurrent create with the same token fails here (see _tx)
             return endpoint_view(ep)
 
     def describe_endpoint(self, endpoint_id: str) -> c.Endpoint:

@@ -13,6 +13,7 @@ from privlink.cloud import contract as c
 from privlink.cloud.local.account import AccountBase
 from privlink.cloud.local.views import clean_tags, hex_id, lb_view, listener_view, tg_view
 from privlink.domain import cloud as rules
+from privlink.domain import validation
 from privlink.domain.errors import Conflict, InvalidInput, NotFound
 from privlink.store.base import utcnow
 from privlink.store.cloud_tables import (
@@ -41,8 +42,7 @@ class LoadBalancing(AccountBase):
         hc = health_check or rules.HealthCheck()
         if not 1 <= port <= 65535:
             raise InvalidInput(f"Target group port {port}: accepted 1-65535")
-        if not 1 <= len(name) <= 32:
-            raise InvalidInput(f"Target group name {name!r}: accepted 1-32 characters")
+        validation.elb_name(name, "target group")
         with self._tx() as s:
             if (found := self._by_token(s, LcTargetGroup, client_token)) is not None:
                 return tg_view(found)
@@ -74,6 +74,7 @@ class LoadBalancing(AccountBase):
         with self._tx() as s:
             self._own(s, LcTargetGroup, arn, "Target group")
             for target in targets:
+                validation.target_host(target.host)
                 if not 1 <= target.port <= 65535:
                     raise InvalidInput(f"Target port {target.port}: accepted 1-65535")
                 row = s.scalar(
@@ -174,8 +175,7 @@ class LoadBalancing(AccountBase):
         tags: c.Tags | None = None,
         client_token: str | None = None,
     ) -> c.LoadBalancer:
-        if not 1 <= len(name) <= 32:
-            raise InvalidInput(f"Load balancer name {name!r}: accepted 1-32 characters")
+        validation.elb_name(name, "load balancer")
         if not subnet_ids:
             raise InvalidInput("A load balancer needs at least one subnet")
         with self._tx() as s:
