@@ -28,8 +28,10 @@ class Inbound:
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"aivenv1 {token or self.token}"}
 
-    def call(self, method: str, path: str, status: int = 200, **kw: Any) -> Any:
-        response = self.client.request(method, path, headers=self.headers(), **kw)
+    def call(
+        self, method: str, path: str, status: int = 200, token: str | None = None, **kw: Any
+    ) -> Any:
+        response = self.client.request(method, path, headers=self.headers(token), **kw)
         assert response.status_code == status, response.text
         return response.json()
 
@@ -44,6 +46,10 @@ class Inbound:
 
     def cloud(self, method: str, path: str, status: int = 200, **kw: Any) -> Any:
         return self.call(method, f"/v1/cloud{path}", status, **kw)
+
+    def operator_cloud(self, method: str, path: str, status: int = 200, **kw: Any) -> Any:
+        """The local cloud as the operator sees it (the platform's own account too)."""
+        return self.call(method, f"/v1/cloud{path}", status, token=self.admin, **kw)
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def through(address: str, port: int, payload: bytes = b"ping\n") -> tuple[str, b
 def platform_endpoints(platform: Platform) -> list[dict[str, object]]:
     info = platform.info()
     account = info["principal"].split(":")[4]
-    rows = platform.cloud("GET", f"/{account}/eu-west-1/endpoints")["endpoints"]
+    rows = platform.operator_cloud("GET", f"/{account}/eu-west-1/endpoints")["endpoints"]
     return [r for r in rows if r["state"] != "deleted"]
 
 
@@ -155,7 +155,7 @@ class TestFailures:
         wait_for(lambda: platform.state(link_id) == "pending-acceptance")
         first = platform.link(link_id)["vpc_endpoint_id"]
         account = info["principal"].split(":")[4]
-        platform.cloud("DELETE", f"/{account}/eu-west-1/endpoints/{first}")
+        platform.operator_cloud("DELETE", f"/{account}/eu-west-1/endpoints/{first}")
         wait_for(lambda: platform.link(link_id)["vpc_endpoint_id"] not in (first, None))
         assert [e["id"] for e in platform_endpoints(platform)] == [
             platform.link(link_id)["vpc_endpoint_id"]

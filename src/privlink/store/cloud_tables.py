@@ -28,6 +28,9 @@ class LcAccount(Base):
 
     id: Mapped[str] = mapped_column(String(12), primary_key=True)
     name: Mapped[str] = mapped_column(String(63), unique=True)
+    # The project whose token made it; None: the operator's or the server's own (the
+    # platform account), which only operator tokens may see.
+    project: Mapped[str | None] = mapped_column(String(63), default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

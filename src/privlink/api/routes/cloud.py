@@ -1,7 +1,9 @@
 """The local cloud's customer API: every step a customer does on AWS, here.
 
-`privlink cloud …` drives these routes. Any valid token may use them, the way an
-emulated cloud accepts any credentials; with `PRIVLINK_CLOUD=aws` they are absent.
+`privlink cloud …` drives these routes; with `PRIVLINK_CLOUD=aws` they are absent. A
+project token acts only on the accounts its project made (another tenant's answer as if
+they did not exist); the server's own accounts (the platform's, deployments' roles) and
+accounts made with an operator token are the operator's.
 """
 
 from __future__ import annotations
@@ -36,12 +38,25 @@ def get_cloud(state: StateDep, _caller: CallerDep) -> LocalCloud:
 CloudDep = Annotated[LocalCloud, Depends(get_cloud)]
 
 
-def get_account(
-    cloud: CloudDep,
-    account: Annotated[str, Path(max_length=63, description="Account ID or name")],
-    region: Annotated[str, Path(max_length=32)],
+AccountKey = Annotated[str, Path(max_length=63, description="Account ID or name")]
+RegionName = Annotated[str, Path(max_length=32)]
+
+
+def _owned(
+    cloud: LocalCloud,
+    caller: CallerDep,
+    account: str,
+    region: str,
+    principal: str | None = None,
 ) -> LocalAccount:
-    return cloud.account(account, region)
+    """A project token acts only on its project's accounts; operators on every one."""
+    return cloud.account(account, region, principal, project=caller.project, every=caller.is_admin)
+
+
+def get_account(
+    cloud: CloudDep, caller: CallerDep, account: AccountKey, region: RegionName
+) -> LocalAccount:
+    return _owned(cloud, caller, account, region)
 
 
 AccountDep = Annotated[LocalAccount, Depends(get_account)]
@@ -69,13 +84,16 @@ def _vpc(row: Any) -> cs.VpcPublic:
 
 
 @router.post("/accounts", status_code=201)
-def create_account(body: cs.AccountCreate, cloud: CloudDep) -> cs.AccountPublic:
-    return _account(cloud.create_account(body.name))
+def create_account(body: cs.AccountCreate, cloud: CloudDep, caller: CallerDep) -> cs.AccountPublic:
+    """An account owned by the caller's project (by nobody's for an operator token)."""
+    owner = None if caller.is_admin else caller.project
+    return _account(cloud.create_account(body.name, project=owner))
 
 
 @router.get("/accounts")
-def list_accounts(cloud: CloudDep) -> cs.AccountsPublic:
-    return cs.AccountsPublic(accounts=[_account(a) for a in cloud.list_accounts()])
+def list_accounts(cloud: CloudDep, caller: CallerDep) -> cs.AccountsPublic:
+    rows = cloud.list_accounts(project=caller.project, every=caller.is_admin)
+    return cs.AccountsPublic(accounts=[_account(a) for a in rows])
 
 
 @router.post(Scoped + "/vpcs", status_code=201)
@@ -304,9 +322,14 @@ def reject_connections(
 
 @router.post(Scoped + "/endpoints", status_code=201, responses=documented(403))
 def create_endpoint(
-    body: cs.EndpointCreate, cloud: CloudDep, state: StateDep, account: str, region: str
+    body: cs.EndpointCreate,
+    cloud: CloudDep,
+    caller: CallerDep,
+    state: StateDep,
+    account: AccountKey,
+    region: RegionName,
 ) -> c.Endpoint:
-    acct = cloud.account(account, region, principal=body.principal)
+    acct = _owned(cloud, caller, account, region, body.principal)
     endpoint = acct.create_endpoint(
         vpc_id=body.vpc_id,
         service_name=body.service_name,

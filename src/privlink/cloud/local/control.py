@@ -62,12 +62,15 @@ class LocalCloud:
             yield session
 
     # -- accounts ---------------------------------------------------------
-    def create_account(self, name: str, account_id: str | None = None) -> LcAccount:
+    def create_account(
+        self, name: str, account_id: str | None = None, *, project: str | None = None
+    ) -> LcAccount:
+        """A new account; `project` owns it (None: the operator or the server itself)."""
         validation.project_name(name)
         with self.tx() as s:
             if s.scalar(select(LcAccount).where(LcAccount.name == name)) is not None:
                 raise Conflict(f"Account named {name!r} already exists")
-            account = LcAccount(id=account_id or rules.new_account_id(), name=name)
+            account = LcAccount(id=account_id or rules.new_account_id(), name=name, project=project)
             s.add(account)
             return account
 
@@ -76,9 +79,13 @@ class LocalCloud:
             found = s.scalar(select(LcAccount).where(LcAccount.name == name))
         return found or self.create_account(name)
 
-    def list_accounts(self) -> list[LcAccount]:
+    def list_accounts(self, *, project: str | None = None, every: bool = False) -> list[LcAccount]:
+        """The accounts `project` owns, or with `every` all of them (for operators)."""
+        query = select(LcAccount).order_by(LcAccount.name)
+        if not every:
+            query = query.where(LcAccount.project == project)
         with self.tx() as s:
-            return list(s.scalars(select(LcAccount).order_by(LcAccount.name)))
+            return list(s.scalars(query))
 
     def resolve_account(self, key: str) -> LcAccount:
         """An account by 12-digit ID or by name."""
@@ -87,14 +94,30 @@ class LocalCloud:
                 select(LcAccount).where(LcAccount.name == key)
             )
         if found is None:
-            raise NotFound(
-                f"No local-cloud account {key!r}; create it with "
-                "`privlink cloud account create NAME`"
-            )
+            raise self._missing(key)
         return found
 
-    def account(self, account: str, region: str, principal: str | None = None) -> LocalAccount:
+    @staticmethod
+    def _missing(key: str) -> NotFound:
+        return NotFound(
+            f"No local-cloud account {key[:63]!r}; create it with "
+            "`privlink cloud account create NAME`"
+        )
+
+    def account(
+        self,
+        account: str,
+        region: str,
+        principal: str | None = None,
+        *,
+        project: str | None = None,
+        every: bool = True,
+    ) -> LocalAccount:
+        """An account's handle. Unless `every` (the operator, the server), only an account
+        `project` owns is found: another tenant's answers exactly as a missing one."""
         found = self.resolve_account(account)
+        if not every and found.project != project:
+            raise self._missing(account)
         return LocalAccount(self, found.id, rules.region(region), principal)
 
     # -- what the data plane needs ----------------------------------------
