@@ -26,7 +26,10 @@ DEMO_TOKEN_FILE = "demo-token"
 
 
 def open_database(settings: Settings) -> Engine:
-    """An engine whose schema is at the newest migration."""
+    """An engine whose schema is at the newest migration. The data folder holds the
+    database and tokens: only its owner may enter it (0700)."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     return engine

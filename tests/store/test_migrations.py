@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
@@ -47,6 +50,23 @@ class TestSqlite:
         with engine.connect() as connection:
             assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        engine.dispose()
+
+    def test_the_data_folder_and_database_are_private(self, tmp_path: Path) -> None:
+        """Data dir 0700 (even one that was 0755), database and its WAL files 0600."""
+        from privlink.server import open_database
+        from privlink.settings import Settings
+
+        data = tmp_path / "state"
+        data.mkdir(mode=0o755)
+        engine = open_database(Settings(data_dir=data, demo=False))
+        with engine.begin() as connection:  # a write, so the WAL file exists
+            connection.execute(text("CREATE TABLE probe (x INTEGER)"))
+        files = sorted(p.name for p in data.iterdir())
+        assert "privlink.db" in files
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        for name in files:
+            assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
         engine.dispose()
 
 
