@@ -40,3 +40,20 @@ class TestOperations:
         assert given.headers["x-request-id"] == "abc-123"
         made = api.client.get("/healthz", headers={"X-Request-ID": 'bad id;"<x>'})
         assert len(made.headers["x-request-id"]) == 32
+
+
+class TestSecurityHeaders:
+    def test_pages_and_answers_carry_them(self, api: Api) -> None:
+        """Console pages and API answers: no framing, no sniffing, no referrer, a CSP."""
+        for path in ("/login", "/healthz", "/v1/project"):
+            headers = api.client.get(path).headers
+            assert headers["x-frame-options"] == "DENY", path
+            assert headers["x-content-type-options"] == "nosniff", path
+            assert headers["referrer-policy"] == "no-referrer", path
+            assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+            assert "script-src 'self'" in headers["content-security-policy"], path
+
+    def test_the_api_docs_keep_their_viewer(self, api: Api) -> None:
+        headers = api.client.get("/docs").headers
+        assert headers["x-frame-options"] == "DENY"
+        assert "content-security-policy" not in headers

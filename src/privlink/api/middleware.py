@@ -104,6 +104,7 @@ class RequestContext:
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode()),
+                    *security_headers(scope["path"]),
                 ]
             await send(message)
 
@@ -129,3 +130,24 @@ def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "unmatched"
+
+
+# Pages and answers are never framed, sniffed or followed by a referrer; pages load only
+# their own script and styles (inline style attributes are the console's). The API docs
+# pages (/docs, /redoc) load FastAPI's bundled viewer and keep the browser's defaults.
+_ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+_CSP = (
+    b"content-security-policy",
+    b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+)
+
+
+def security_headers(path: str) -> tuple[tuple[bytes, bytes], ...]:
+    if path.startswith(("/docs", "/redoc")):
+        return _ALWAYS
+    return (*_ALWAYS, _CSP)

@@ -56,3 +56,12 @@ document.querySelectorAll("[data-check]").forEach((field) => {
     }, 300);
   });
 });
+
+// Selects marked data-autosubmit send their form when changed (no inline handlers: the
+// Content-Security-Policy allows only this script).
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (select instanceof HTMLSelectElement && select.hasAttribute("data-autosubmit") && select.form) {
+    select.form.submit();
+  }
+});
