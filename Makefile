@@ -8,7 +8,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(abspath $(PY))
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test system-packages lint typecheck contracts pytest bench-cli bench-dataplane bench-inbound bench-outbound clean lock
+.PHONY: run test fuzz system-packages lint typecheck contracts pytest bench-cli bench-dataplane bench-inbound bench-outbound clean lock
 
 $(UV):
 	python3 -m venv $(VENV)
@@ -44,6 +44,10 @@ system-packages:
 	@bash scripts/system-packages.sh
 
 test: system-packages lint typecheck contracts pytest
+
+# The API fuzzed for longer than `make test` does (same test, more examples per operation).
+fuzz: $(VENV)/.dev
+	PRIVLINK_FUZZ_EXAMPLES=$${PRIVLINK_FUZZ_EXAMPLES:-250} $(VENV)/bin/pytest -q tests/fuzz -p no:cacheprovider
 
 bench-cli: $(VENV)/.main
 	$(PY) benchmarks/cli_startup.py
