@@ -57,7 +57,7 @@ def create_app(
     sessions = make_sessionmaker(engine)
     registry = CollectorRegistry()
     local = (
-        LocalCloud(sessions, settings.cloud_call_delay)
+        LocalCloud(sessions, settings.cloud_call_delay, settings.cloud_vpc_quota)
         if settings.cloud is CloudDriver.local
         else None
     )

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
         description="Seconds added to every local-cloud API call, to feel a real cloud's "
         "latency (demos, crash tests).",
     )
+    cloud_vpc_quota: Annotated[int, Field(ge=1, le=100)] = Field(
+        10, description="Local-cloud VPCs the accounts of one project may hold at once."
+    )
     log_format: LogFormat = Field(LogFormat.console, description="Log lines: json or console.")
     log_level: str = Field("info", description="debug, info, warning or error.")
     demo: bool = Field(

@@ -189,6 +189,13 @@ def vpc_list(scope: Scope) -> None:
     scope.show(scope.get("/vpcs")["vpcs"])
 
 
+@command("vpc", "delete")
+def vpc_delete(scope: Scope, vpc_id: str) -> None:
+    """Delete a VPC (and its subnets) with no endpoint or load balancer in it."""
+    scope.delete(f"/vpcs/{vpc_id}")
+    scope.deleted("VPC", vpc_id)
+
+
 @command("subnet", "create")
 def subnet_create(
     scope: Scope,
@@ -205,6 +212,13 @@ def subnet_list(
 ) -> None:
     """List the subnets."""
     scope.show(scope.get("/subnets", vpc_id=vpc)["subnets"])
+
+
+@command("subnet", "delete")
+def subnet_delete(scope: Scope, subnet_id: str) -> None:
+    """Delete a subnet no endpoint or load balancer uses."""
+    scope.delete(f"/subnets/{subnet_id}")
+    scope.deleted("subnet", subnet_id)
 
 
 @command("security-group", "create")

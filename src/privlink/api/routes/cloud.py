@@ -106,6 +106,13 @@ def list_vpcs(acct: AccountDep) -> cs.VpcsPublic:
     return cs.VpcsPublic(vpcs=[_vpc(v) for v in acct.describe_vpcs()])
 
 
+@router.delete(Scoped + "/vpcs/{vpc_id}")
+def delete_vpc(vpc_id: str, acct: AccountDep) -> Deleted:
+    """A VPC with no interface endpoint or load balancer in it, with its subnets."""
+    acct.delete_vpc(vpc_id)
+    return Deleted(deleted=vpc_id)
+
+
 @router.post(Scoped + "/subnets", status_code=201)
 def create_subnet(body: cs.SubnetCreate, acct: AccountDep) -> cs.SubnetPublic:
     return cs.SubnetPublic.model_validate(acct.create_subnet(body.vpc_id, body.az_id))
@@ -119,6 +126,12 @@ def list_subnets(acct: AccountDep, vpc_id: str | None = None) -> cs.SubnetsPubli
             for s, rng in acct.describe_subnets(vpc_id)
         ]
     )
+
+
+@router.delete(Scoped + "/subnets/{subnet_id}")
+def delete_subnet(subnet_id: str, acct: AccountDep) -> Deleted:
+    acct.delete_subnet(subnet_id)
+    return Deleted(deleted=subnet_id)
 
 
 @router.post(Scoped + "/security-groups", status_code=201)

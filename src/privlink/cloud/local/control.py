@@ -52,9 +52,12 @@ class Route:
 class LocalCloud:
     """The whole embedded cloud, over privlink's database."""
 
-    def __init__(self, sessions: sessionmaker[Session], call_delay: float = 0.0) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], call_delay: float = 0.0, vpc_quota: int = 10
+    ) -> None:
         self.sessions = sessions
         self.call_delay = call_delay
+        self.vpc_quota = vpc_quota  # per project, over all its accounts
 
     @contextmanager
     def tx(self) -> Iterator[Session]:

@@ -8,6 +8,9 @@ FIRST_OCTET = 64
 MAX_VPCS = 254 - FIRST_OCTET + 1
 MAX_SUBNETS = 255
 MAX_HOSTS = 250
+# VPC ranges only the platform's own accounts (project VPCs, deployments) may take, so
+# tenants together can never starve them.
+PLATFORM_RESERVE = 64
 
 
 def vpc_range(net_index: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from privlink.cloud import contract as c
 from privlink.cloud.local import network
@@ -11,7 +12,14 @@ from privlink.cloud.local.views import clean_tags
 from privlink.domain import cloud as rules
 from privlink.domain import validation
 from privlink.domain.errors import Conflict, InvalidInput
-from privlink.store.cloud_tables import LcEndpoint, LcSecurityGroup, LcSubnet, LcVpc
+from privlink.store.cloud_tables import (
+    LcAccount,
+    LcEndpoint,
+    LcLoadBalancer,
+    LcSecurityGroup,
+    LcSubnet,
+    LcVpc,
+)
 
 
 class Networks(AccountBase):
@@ -22,19 +30,42 @@ class Networks(AccountBase):
             raise InvalidInput(str(error)) from None
         with self._tx() as s:
             used = set(s.scalars(select(LcVpc.net_index)))
-            free = next((i for i in range(network.MAX_VPCS) if i not in used), None)
-            if free is None:
+            free = [i for i in range(network.MAX_VPCS) if i not in used]
+            owner = s.get(LcAccount, self.account_id)
+            project = owner.project if owner is not None else None
+            if project is not None:
+                self._check_quota(s, project, len(free))
+            if not free:
                 raise Conflict(f"The local cloud holds at most {network.MAX_VPCS} VPCs")
             vpc = LcVpc(
                 id=rules.new_id("vpc"),
                 account_id=self.account_id,
                 region=self.region,
                 cidr=cidr,
-                net_index=free,
+                net_index=free[0],
                 tags=clean_tags(tags),
             )
             s.add(vpc)
             return vpc
+
+    def _check_quota(self, s: Session, project: str, free: int) -> None:
+        """A tenant's VPCs: at most the quota, and never the platform's reserve."""
+        held = s.scalar(
+            select(func.count())
+            .select_from(LcVpc)
+            .join(LcAccount, LcVpc.account_id == LcAccount.id)
+            .where(LcAccount.project == project)
+        )
+        if (held or 0) >= self.cloud.vpc_quota:
+            raise Conflict(
+                f"Project {project} holds {held} local-cloud VPCs, its quota "
+                f"(PRIVLINK_CLOUD_VPC_QUOTA) is {self.cloud.vpc_quota}; delete one first"
+            )
+        if free <= network.PLATFORM_RESERVE:
+            raise Conflict(
+                "The local cloud has no VPC range left for customers' accounts (the last "
+                f"{network.PLATFORM_RESERVE} are kept for the platform); delete unused VPCs"
+            )
 
     def delete_vpc(self, vpc_id: str) -> None:
         with self._tx() as s:
@@ -45,9 +76,33 @@ class Networks(AccountBase):
                 .limit(1)
             ):
                 raise Conflict(f"VPC {vpc_id} still has interface endpoints; delete them first")
+            subnets = set(s.scalars(select(LcSubnet.id).where(LcSubnet.vpc_id == vpc_id)))
+            self._check_no_load_balancer(s, subnets, f"VPC {vpc_id}")
             for endpoint in s.scalars(select(LcEndpoint).where(LcEndpoint.vpc_id == vpc_id)):
                 s.delete(endpoint)
             s.delete(vpc)
+
+    def delete_subnet(self, subnet_id: str) -> None:
+        with self._tx() as s:
+            subnet = self._own(s, LcSubnet, subnet_id, "Subnet")
+            live = s.scalars(
+                select(LcEndpoint.subnet_ids).where(
+                    LcEndpoint.vpc_id == subnet.vpc_id, LcEndpoint.state != "deleted"
+                )
+            )
+            if any(subnet_id in ids for ids in live):
+                raise Conflict(
+                    f"Subnet {subnet_id} still has interface endpoints; delete them first"
+                )
+            self._check_no_load_balancer(s, {subnet_id}, f"Subnet {subnet_id}")
+            s.delete(subnet)
+
+    def _check_no_load_balancer(self, s: Session, subnets: set[str], what: str) -> None:
+        for lb in s.scalars(self._regional(LcLoadBalancer)):
+            if subnets & set(lb.subnet_ids):
+                raise Conflict(
+                    f"{what} is used by load balancer {lb.name}; delete the load balancer first"
+                )
 
     def describe_vpcs(self) -> list[LcVpc]:
         with self._tx() as s:
