@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     cloud_vpc_quota: Annotated[int, Field(ge=1, le=100)] = Field(
         10, description="Local-cloud VPCs the accounts of one project may hold at once."
     )
+    console_secure_cookies: bool = Field(
+        False,
+        description="Mark console cookies Secure (when a proxy in front serves HTTPS; "
+        "they are whenever the console itself sees an https URL).",
+    )
     log_format: LogFormat = Field(LogFormat.console, description="Log lines: json or console.")
     log_level: str = Field("info", description="debug, info, warning or error.")
     demo: bool = Field(

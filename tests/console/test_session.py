@@ -25,13 +25,24 @@ def register(client, admin: str) -> None:  # type: ignore[no-untyped-def]
     assert response.status_code == 201, response.text
 
 
+def log_in(client, token: str, **kw):  # type: ignore[no-untyped-def]
+    """The log-in form as a browser sends it: with the CSRF token the page carries."""
+    form = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', form.text)
+    assert csrf is not None
+    return client.post("/login", data={"token": token, "csrf": csrf.group(1)}, **kw)
+
+
 def test_cookie_csrf_and_log_out(tmp_path: Path) -> None:
     with running_app(tmp_path, run_dataplane=False) as app:
         register(app.client, app.admin)
-        logged_in = app.client.post("/login", data={"token": app.token}, follow_redirects=False)
+        logged_in = log_in(app.client, app.token, follow_redirects=False)
         cookie = logged_in.headers["set-cookie"].lower()
         assert "httponly" in cookie
         assert "samesite=strict" in cookie
+        session_cookie = app.client.cookies["privlink_session"]
+        assert session_cookie
+        assert app.token not in session_cookie  # a session secret, never the API token
         page = app.client.get(NETWORK)
         csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
         assert csrf is not None
@@ -66,6 +77,18 @@ def test_cookie_csrf_and_log_out(tmp_path: Path) -> None:
         app.client.post("/logout", data={"csrf": csrf.group(1)})
         after = app.client.get(NETWORK, follow_redirects=False)
         assert (after.status_code, after.headers["location"]) == (303, "/login")
+        # Log-out ended the session on the server: the old cookie, replayed, is worthless.
+        app.client.cookies.set("privlink_session", session_cookie)
+        replayed = app.client.get(NETWORK, follow_redirects=False)
+        assert (replayed.status_code, replayed.headers["location"]) == (303, "/login")
+
+
+def test_log_in_needs_the_forms_csrf_token(tmp_path: Path) -> None:
+    with running_app(tmp_path, run_dataplane=False) as app:
+        app.client.get("/login")
+        forged = app.client.post("/login", data={"token": app.token, "csrf": "0" * 64})
+        assert forged.status_code == 403
+        assert "privlink_session" not in app.client.cookies
 
 
 def test_an_admin_switches_between_projects(tmp_path: Path) -> None:
@@ -76,7 +99,7 @@ def test_an_admin_switches_between_projects(tmp_path: Path) -> None:
             json={"project": "beta"},
             headers={"Authorization": f"aivenv1 {app.admin}"},
         )
-        app.client.post("/login", data={"token": app.admin})
+        log_in(app.client, app.admin)
         services = app.client.get("/console/projects/alpha/services")
         assert re.findall(r"<option value=\"(\w+)\"", services.text) == ["alpha", "beta"]
         switched = app.client.get(

@@ -9,6 +9,7 @@ redirects (POST, redirect, GET) and wakes the reconciler.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -101,31 +102,50 @@ def home() -> RedirectResponse:
     return _back("/console")
 
 
+def _login_form(
+    request: Request, state: AppState, error: str | None = None, token: str = ""
+) -> HTMLResponse:
+    """The log-in page with a fresh CSRF pair: a random cookie and its HMAC in the form."""
+    nonce = secrets.token_urlsafe(16)
+    context = {"error": error, "token": token, "csrf": auth.csrf_token(nonce)}
+    response = templates.TemplateResponse(
+        request, "login.html", context, status_code=401 if error else 200
+    )
+    secure = state.settings.console_secure_cookies
+    auth.set_cookie(response, request, auth.LOGIN_COOKIE, nonce, secure=secure)
+    return response
+
+
 @router.get("/login")
-def login_page(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "login.html", {"error": None, "token": ""})
+def login_page(request: Request, state: StateDep) -> HTMLResponse:
+    return _login_form(request, state)
 
 
 @router.post("/login")
 def login(
-    request: Request, session: DbDep, token: Annotated[str, Form(max_length=200)] = ""
+    request: Request,
+    state: StateDep,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    auth.check_csrf(request, csrf, cookie=auth.LOGIN_COOKIE)
     try:
-        tenancy.authenticate(session, secret=token.strip() or None)
+        with state.sessions() as session, session.begin():
+            secret = tenancy.open_session(session, secret=token.strip() or None)
     except PrivlinkError as error:
-        return templates.TemplateResponse(
-            request, "login.html", {"error": error.message, "token": token}, status_code=401
-        )
+        return _login_form(request, state, error.message, token)
     response = _back("/console")
-    response.set_cookie(
-        auth.COOKIE, token.strip(), httponly=True, samesite="strict", path="/", max_age=12 * 3600
-    )
+    secure = state.settings.console_secure_cookies
+    auth.set_cookie(response, request, auth.COOKIE, secret, secure=secure)
+    response.delete_cookie(auth.LOGIN_COOKIE, path="/")
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: Csrf) -> RedirectResponse:
+def logout(request: Request, state: StateDep, csrf: Csrf) -> RedirectResponse:
     auth.check_csrf(request, csrf)
+    with state.sessions() as session, session.begin():
+        tenancy.close_session(session, secret=auth.token_of(request))
     response = _back("/login")
     response.delete_cookie(auth.COOKIE, path="/")
     return response

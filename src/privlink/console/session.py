@@ -1,8 +1,11 @@
-"""Console sessions: the API token in an HttpOnly cookie, and a CSRF token derived from it.
+"""Console sessions: a random secret in an HttpOnly cookie, kept on the server.
 
-The cookie holds the token itself (it is the credential the API takes too), marked
-HttpOnly and SameSite=Strict. Every form carries `csrf`, an HMAC of the token that
-a page of another site cannot compute, and every POST checks it.
+Logging in with an API token opens a session (`tenancy.open_session`): the cookie holds
+the session's own random secret, never the token, and only its digest is stored, so
+log-out ends it everywhere at once. The cookie is HttpOnly, SameSite=Strict, and
+`Secure` when the console is served over HTTPS (or `PRIVLINK_CONSOLE_SECURE_COOKIES`).
+Every form carries `csrf`, an HMAC of the session secret that a page of another site
+cannot compute, and every POST checks it; the log-in form's comes from a cookie of its own.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
 from privlink.domain.errors import Unauthenticated
 from privlink.services import tenancy
 
 COOKIE = "privlink_session"
+LOGIN_COOKIE = "privlink_login"  # a random value the log-in form's CSRF token is made from
 
 
 class LoginRequired(Exception):
@@ -37,7 +41,7 @@ def caller(request: Request, session: Session) -> tenancy.Caller:
     if known is not None:
         return known
     try:
-        found = tenancy.authenticate(session, secret=token_of(request))
+        found = tenancy.session_caller(session, secret=token_of(request))
     except Unauthenticated:
         raise LoginRequired() from None
     request.state.caller = found
@@ -48,7 +52,21 @@ def csrf_token(token: str) -> str:
     return hmac.new(token.encode(), b"privlink-console-csrf", hashlib.sha256).hexdigest()
 
 
-def check_csrf(request: Request, submitted: str) -> None:
-    token = token_of(request)
-    if token is None or not hmac.compare_digest(csrf_token(token), submitted or ""):
+def check_csrf(request: Request, submitted: str, cookie: str = COOKIE) -> None:
+    secret = request.cookies.get(cookie) or None
+    if secret is None or not hmac.compare_digest(csrf_token(secret), submitted or ""):
         raise BadForm("The form has expired or did not come from this console; reload the page")
+
+
+def set_cookie(
+    response: Response, request: Request, name: str, value: str, *, secure: bool
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        max_age=int(tenancy.SESSION_LIFETIME.total_seconds()),
+        secure=secure or request.url.scheme == "https",
+    )

@@ -11,6 +11,7 @@ import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,8 +19,8 @@ from sqlalchemy.orm import Session
 from privlink.domain import validation
 from privlink.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from privlink.store import tenancy as store
-from privlink.store.base import utcnow
-from privlink.store.tables import ApiToken, Project
+from privlink.store.base import as_utc, utcnow
+from privlink.store.tables import ApiToken, ConsoleSession, Project
 
 TOKEN_PREFIX = "plk"
 MAX_DESCRIPTION = 200
@@ -140,6 +141,48 @@ def authenticate(session: Session, *, secret: str | None) -> Caller:
         is_admin=token.is_admin,
         project=token.project.name if token.project is not None else None,
     )
+
+
+SESSION_LIFETIME = timedelta(hours=12)
+
+
+def open_session(session: Session, *, secret: str | None) -> str:
+    """Log in to the console with an API token: a new random session secret (the
+    cookie's value); only its digest is stored, tied to the token."""
+    caller = authenticate(session, secret=secret)
+    token = store.get_token(session, token_id=caller.token_id)
+    assert token is not None
+    session_secret = secrets.token_urlsafe(32)
+    session.add(
+        ConsoleSession(
+            id=_digest(session_secret),
+            token_id=token.id,
+            expires_at=utcnow() + SESSION_LIFETIME,
+        )
+    )
+    return session_secret
+
+
+def session_caller(session: Session, *, secret: str | None) -> Caller:
+    """Who a console session is: its token, unless the session ended, expired or the
+    token was revoked."""
+    found = session.get(ConsoleSession, _digest(secret)) if secret else None
+    if found is None or as_utc(found.expires_at) <= utcnow() or found.token.revoked_at:
+        raise Unauthenticated("No console session; log in again")
+    token = found.token
+    return Caller(
+        token_id=token.token_id,
+        is_admin=token.is_admin,
+        project=token.project.name if token.project is not None else None,
+    )
+
+
+def close_session(session: Session, *, secret: str | None) -> None:
+    """Log out: the session's row goes, so its cookie no longer works anywhere."""
+    if secret:
+        found = session.get(ConsoleSession, _digest(secret))
+        if found is not None:
+            session.delete(found)
 
 
 def require_admin(caller: Caller) -> None:

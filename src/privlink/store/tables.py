@@ -57,6 +57,22 @@ class ApiToken(Base):
     project: Mapped[Project | None] = relationship(back_populates="tokens")
 
 
+class ConsoleSession(Base):
+    """A console log-in: only the SHA-256 digest of the cookie's random secret is kept;
+    log-out deletes the row, so the cookie is worthless at once."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # digest of the secret
+    token_id: Mapped[int] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+    token: Mapped[ApiToken] = relationship()
+
+
 class Service(Base):
     """A managed service the platform runs, registered by the operator."""
 
