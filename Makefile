@@ -47,7 +47,8 @@ test: system-packages lint typecheck contracts pytest
 
 # The API fuzzed for longer than `make test` does (same test, more examples per operation).
 fuzz: $(VENV)/.dev
-	PRIVLINK_FUZZ_EXAMPLES=$${PRIVLINK_FUZZ_EXAMPLES:-250} $(VENV)/bin/pytest -q tests/fuzz -p no:cacheprovider
+	PRIVLINK_FUZZ_EXAMPLES=$${PRIVLINK_FUZZ_EXAMPLES:-150} $(VENV)/bin/pytest -q tests/fuzz \
+	  -p no:cacheprovider -o timeout=3600
 
 bench-cli: $(VENV)/.main
 	$(PY) benchmarks/cli_startup.py
