@@ -136,11 +136,7 @@ def authenticate(session: Session, *, secret: str | None) -> Caller:
         or not hmac.compare_digest(token.secret_hash, _digest(secret))
     ):
         raise Unauthenticated("Invalid or revoked token")
-    return Caller(
-        token_id=token.token_id,
-        is_admin=token.is_admin,
-        project=token.project.name if token.project is not None else None,
-    )
+    return _caller_of(token)
 
 
 SESSION_LIFETIME = timedelta(hours=12)
@@ -169,12 +165,7 @@ def session_caller(session: Session, *, secret: str | None) -> Caller:
     found = session.get(ConsoleSession, _digest(secret)) if secret else None
     if found is None or as_utc(found.expires_at) <= utcnow() or found.token.revoked_at:
         raise Unauthenticated("No console session; log in again")
-    token = found.token
-    return Caller(
-        token_id=token.token_id,
-        is_admin=token.is_admin,
-        project=token.project.name if token.project is not None else None,
-    )
+    return _caller_of(found.token)
 
 
 def close_session(session: Session, *, secret: str | None) -> None:
@@ -183,6 +174,14 @@ def close_session(session: Session, *, secret: str | None) -> None:
         found = session.get(ConsoleSession, _digest(secret))
         if found is not None:
             session.delete(found)
+
+
+def _caller_of(token: ApiToken) -> Caller:
+    return Caller(
+        token_id=token.token_id,
+        is_admin=token.is_admin,
+        project=token.project.name if token.project is not None else None,
+    )
 
 
 def require_admin(caller: Caller) -> None:
