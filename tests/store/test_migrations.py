@@ -85,3 +85,36 @@ class TestUpgradeWithData:
             row = connection.execute(text("SELECT name, privatelink_enabled FROM projects")).one()
         assert row[0] == "old"
         assert not row[1]
+
+    def test_owner_tags_of_older_resources_become_findable(self, engine: Engine) -> None:
+        """Resources made before revision 0010 get their indexed owner tag filled in, so a
+        restarted reconciler still adopts them."""
+        from alembic import command
+
+        from privlink.cloud.local.control import LocalCloud
+        from privlink.store.db import make_sessionmaker
+
+        command.upgrade(migrate.alembic_config(engine), "0009")
+        tags = '{"privlink:privatelink": "pl-1", "privlink:unit": "kafka"}'
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO lc_accounts (id, name, created_at) "
+                    "VALUES ('111111111111', 'old', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO lc_target_groups (arn, name, account_id, region, port, "
+                    "hc_interval, hc_timeout, hc_healthy_threshold, hc_unhealthy_threshold, "
+                    "deregistration_delay, proxy_protocol_v2, tags, created_at) VALUES "
+                    "('arn:old', 'tg', '111111111111', 'eu-west-1', 80, 5, 5, 2, 2, 0, false, "
+                    ":tags, CURRENT_TIMESTAMP)"
+                ),
+                {"tags": tags},
+            )
+        migrate.upgrade(engine)
+        account = LocalCloud(make_sessionmaker(engine)).account("old", "eu-west-1")
+        found = account.find_by_tags("target-group", {"privlink:privatelink": "pl-1"})
+        assert found == ["arn:old"]
+        assert account.find_by_tags("target-group", {"privlink:privatelink": "pl-2"}) == []

@@ -10,17 +10,34 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from privlink.domain import naming
 from privlink.store.base import Base, utcnow
 
 ID = String(64)
 ARN = String(200)
 
 
+def finder_of(tags: dict[str, Any]) -> str | None:
+    """`key=value` of the tag that names a resource's owner (`privlink:privatelink=ID`, …):
+    kept in an indexed column so a lookup by owner reads only that owner's rows."""
+    for kind in naming.Kind:
+        key = naming.tag_key(kind)
+        if key in tags:
+            return f"{key}={tags[key]}"[:200]
+    return None
+
+
 class Tagged:
     tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    finder: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @validates("tags")
+    def _keep_finder(self, _key: str, tags: dict[str, Any]) -> dict[str, Any]:
+        self.finder = finder_of(tags)
+        return tags
 
 
 class LcAccount(Base):

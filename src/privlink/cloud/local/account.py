@@ -25,6 +25,7 @@ from privlink.store.cloud_tables import (
     LcSubnet,
     LcTargetGroup,
     LcVpc,
+    finder_of,
 )
 
 if TYPE_CHECKING:
@@ -112,8 +113,12 @@ class AccountBase(c.CloudDriver):
             raise InvalidInput(f"Unknown resource kind {kind!r}; known: {', '.join(KINDS)}")
         wanted = clean_tags(tags)
         key = "arn" if hasattr(model, "arn") else "id"
+        query = self._regional(model)
+        finder = finder_of(wanted)
+        if finder is not None:  # an owner's resources: an indexed lookup, not a scan
+            query = query.where(model.finder == finder)
         with self._tx() as s:
-            rows = s.scalars(self._regional(model)).all()
+            rows = s.scalars(query).all()
             return [
                 getattr(r, key)
                 for r in rows
