@@ -203,16 +203,16 @@ class LocalCloud:
 
     def health_targets(self) -> list[tuple[c.TargetGroup, list[LcTarget]]]:
         """Target groups used by a listener, with their targets, for the health checker."""
+        used = select(LcListener.target_group_arn).distinct()
         with self.tx() as s:
-            used = set(s.scalars(select(LcListener.target_group_arn)))
             groups = s.scalars(select(LcTargetGroup).where(LcTargetGroup.arn.in_(used))).all()
-            return [
-                (
-                    tg_view(tg),
-                    list(s.scalars(select(LcTarget).where(LcTarget.target_group_arn == tg.arn))),
-                )
-                for tg in groups
-            ]
+            # Two queries in all, however many groups: targets are grouped here.
+            targets: dict[str, list[LcTarget]] = {tg.arn: [] for tg in groups}
+            for target in s.scalars(
+                select(LcTarget).where(LcTarget.target_group_arn.in_(used)).order_by(LcTarget.id)
+            ):
+                targets.setdefault(target.target_group_arn, []).append(target)
+            return [(tg_view(tg), targets[tg.arn]) for tg in groups]
 
     def record_health(self, target_id: int, state: str, reason: str) -> None:
         with self.tx() as s:
