@@ -92,7 +92,7 @@ def api(settings: Settings) -> Iterator[Api]:
     with make_sessionmaker(engine)() as session, session.begin():
         tenancy.create_project(session, name="alpha")
         tenancy.create_project(session, name="beta")
-        admin = tenancy.create_token(session, project=None, is_admin=True).secret
+        admin = tenancy.create_token(session, project=None, role="operator").secret
         alpha = tenancy.create_token(session, project="alpha").secret
         beta = tenancy.create_token(session, project="beta").secret
     with TestClient(create_app(settings, engine=engine), raise_server_exceptions=False) as client:

@@ -178,7 +178,7 @@ def running_app(tmp_path: Path, *, run_dataplane: bool = True, **settings: Any) 
     with make_sessionmaker(engine)() as session, session.begin():
         tenancy.create_project(session, name="alpha")
         tenancy.set_privatelink(session, name="alpha", enabled=True)
-        admin = tenancy.create_token(session, project=None, is_admin=True).secret
+        admin = tenancy.create_token(session, project=None, role="operator").secret
         token = tenancy.create_token(session, project="alpha").secret
     app = create_app(config, engine=engine, run_dataplane=run_dataplane)
     try:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from privlink.api.schemas.projects import ProjectDetail, TokenPublic
 from privlink.domain.errors import InvalidInput
+from privlink.domain.roles import Role
 from privlink.server import open_database
 from privlink.services import registry, tenancy
 from privlink.settings import Settings
@@ -22,7 +23,9 @@ from privlink.store.tables import ApiToken, Project
 
 T = TypeVar("T")
 # Operator commands act with admin rights on every project.
-OPERATOR = tenancy.Caller(token_id="cli", is_admin=True, project=None)
+OPERATOR = tenancy.Caller(
+    token_id="cli", role=Role.OPERATOR, project=None, description="privlink admin (server CLI)"
+)
 
 
 @contextmanager
@@ -65,12 +68,10 @@ def list_projects(settings: Settings) -> list[dict[str, Any]]:
 
 
 def create_token(
-    settings: Settings, *, project: str | None, is_admin: bool, description: str
+    settings: Settings, *, project: str | None, role: str, description: str
 ) -> dict[str, Any]:
     def action(session: Session) -> dict[str, Any]:
-        issued = tenancy.create_token(
-            session, project=project, is_admin=is_admin, description=description
-        )
+        issued = tenancy.create_token(session, project=project, role=role, description=description)
         return {**token_row(issued.token), "full_token": issued.secret}
 
     return _run(settings, action)

@@ -78,7 +78,7 @@ class TestTenancy:
             "/v1/project", json={"project": "x"}, headers=api.auth(api.alpha)
         )
         assert response.status_code == 403
-        assert "admin" in assert_error_shape(response.json(), 403)
+        assert "operator" in assert_error_shape(response.json(), 403)
         assert api.client.get("/v1/admin/tokens", headers=api.auth(api.alpha)).status_code == 403
 
     def test_admin_creates_project_and_scoped_token(self, api: Api) -> None:

@@ -25,6 +25,7 @@ from privlink.domain.errors import (
     PrivlinkError,
     Unavailable,
 )
+from privlink.domain.roles import Role
 from privlink.reconcile import queue
 from privlink.services import tenancy
 from privlink.store.base import as_utc, utcnow
@@ -88,7 +89,9 @@ def add(
     vpc_id = str(uuid.uuid4())
     with sessions() as s, s.begin():
         project = tenancy.get_project(
-            s, caller=tenancy.Caller(token_id="test", is_admin=True, project=None), name="alpha"
+            s,
+            caller=tenancy.Caller(token_id="test", role=Role.OPERATOR, project=None),
+            name="alpha",
         )
         s.add(
             ProjectVpc(

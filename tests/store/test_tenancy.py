@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from privlink.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from privlink.domain.roles import Role
 from privlink.services import tenancy
 from privlink.store.db import make_sessionmaker
 from privlink.store.tables import ApiToken
@@ -22,12 +23,14 @@ class TestTokens:
             stored = session.scalars(select(ApiToken)).one()
             assert issued.secret not in {stored.secret_hash, stored.token_id, stored.description}
             caller = tenancy.authenticate(session, secret=issued.secret)
-        assert caller == tenancy.Caller(token_id=stored.token_id, is_admin=False, project="alpha")
+        assert caller == tenancy.Caller(
+            token_id=stored.token_id, role=Role.ADMIN, project="alpha", description="ci"
+        )
 
     def test_revoked_and_forged_tokens_fail(self, migrated: Engine) -> None:
         sessions = make_sessionmaker(migrated)
         with sessions() as session, session.begin():
-            issued = tenancy.create_token(session, project=None, is_admin=True)
+            issued = tenancy.create_token(session, project=None, role="operator")
             forged = issued.secret[:-4] + "AAAA"
             with pytest.raises(Unauthenticated):
                 tenancy.authenticate(session, secret=forged)

@@ -108,6 +108,25 @@ class TestAdminCommands:
         assert json.loads(revoked.stdout)["revoked"] is True
         assert (data_dir / "privlink.db").exists()
 
+    def test_token_roles(self, data_dir: Path) -> None:
+        """--role read-only makes a reader of one project; roles are checked."""
+        runner.invoke(app, ["admin", "project", "create", "alpha"])
+        made = runner.invoke(
+            app, ["admin", "token", "create", "--project", "alpha", "--role", "read-only", "--json"]
+        )
+        assert made.exit_code == 0, made.output
+        assert json.loads(made.stdout)["role"] == "read-only"
+        wrong = runner.invoke(
+            app, ["admin", "token", "create", "--project", "alpha", "--role", "root"]
+        )
+        assert wrong.exit_code == 1
+        assert "Unknown role 'root'; roles are operator, admin, read-only" in wrong.output
+        both = runner.invoke(
+            app, ["admin", "token", "create", "--project", "alpha", "--role", "operator"]
+        )
+        assert both.exit_code == 1
+        assert "leave its project out" in both.output
+
     def test_errors_are_one_line_and_non_zero(self, data_dir: Path) -> None:
         bad = runner.invoke(app, ["admin", "project", "create", "Bad_Name"])
         assert bad.exit_code == 1

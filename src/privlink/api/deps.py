@@ -36,7 +36,10 @@ def get_token(request: Request) -> str | None:
 
 
 def get_caller(session: SessionDep, request: Request) -> tenancy.Caller:
-    return tenancy.authenticate(session, secret=get_token(request))
+    """Who calls, and whether their role allows this kind of request (every route)."""
+    caller = tenancy.authenticate(session, secret=get_token(request))
+    request.state.caller = caller  # the audit log records who it was
+    return tenancy.authorize(caller, method=request.method)
 
 
 CallerDep = Annotated[tenancy.Caller, Depends(get_caller)]

@@ -154,14 +154,26 @@ def project_list(as_json: JsonOpt = False) -> None:
 @token_app.command("create")
 def token_create(
     project: Annotated[str | None, typer.Option(help="Project the token is scoped to.")] = None,
-    admin: Annotated[bool, typer.Option("--admin", help="Token for every project.")] = False,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="admin (change its project), read-only (list, get, validate, events, "
+            "audit) or operator (every project; no --project)."
+        ),
+    ] = "admin",
+    admin: Annotated[
+        bool, typer.Option("--admin", help="Same as --role operator.", hidden=True)
+    ] = False,
     description: Annotated[str, typer.Option(help="What the token is for.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Create an API token; the full token is printed only this once."""
     row = _guarded(
         lambda: _lazy("admin").create_token(
-            _settings(), project=project, is_admin=admin, description=description
+            _settings(),
+            project=project,
+            role="operator" if admin else role,
+            description=description,
         )
     )
     if as_json:

@@ -8,17 +8,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from privlink.console.routes import router, templates
+from privlink.console.routes import pages, router, templates
 from privlink.console.session import BadForm, LoginRequired
 
 STATIC = Path(__file__).parent / "static"
 
-__all__ = ["STATIC", "install", "router"]
+__all__ = ["STATIC", "install", "pages", "router"]
 
 
 def install(app: FastAPI) -> None:
     """Add the console's pages, static files and redirects to `app`."""
     app.include_router(router)
+    app.include_router(pages)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
     async def to_login(_request: Request, _error: Exception) -> Response:

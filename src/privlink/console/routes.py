@@ -51,6 +51,16 @@ def db(state: StateDep) -> Iterator[Session]:
 DbDep = Annotated[Session, Depends(db)]
 
 
+def signed_in(request: Request, session: DbDep) -> tenancy.Caller:
+    """Every page's first check, before its form or query is read: a live session whose
+    role allows the request (else the log-in page, or a 403 page for a read-only token)."""
+    return auth.caller(request, session)
+
+
+# Log-in and log-out are on `router`; everything behind them on `pages`.
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(signed_in)])
+
+
 def _page(
     request: Request,
     session: Session,
@@ -142,7 +152,7 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, state: StateDep, csrf: Csrf) -> RedirectResponse:
+def logout(request: Request, state: StateDep, csrf: Csrf = "") -> RedirectResponse:
     auth.check_csrf(request, csrf)
     with state.sessions() as session, session.begin():
         tenancy.close_session(session, secret=auth.token_of(request))
@@ -151,7 +161,7 @@ def logout(request: Request, state: StateDep, csrf: Csrf) -> RedirectResponse:
     return response
 
 
-@router.get("/console")
+@pages.get("/console")
 def console_home(request: Request, session: DbDep) -> Response:
     caller = auth.caller(request, session)
     projects = tenancy.list_projects(session, caller=caller)
@@ -160,14 +170,14 @@ def console_home(request: Request, session: DbDep) -> Response:
     return _back(f"/console/projects/{projects[0].name}/services")
 
 
-@router.get("/console/switch")
+@pages.get("/console/switch")
 def switch(project: Annotated[str, Query(max_length=63)]) -> RedirectResponse:
     """The project switcher (a GET form): go to that project's services."""
     return _back(f"/console/projects/{project}/services")
 
 
 # -- services -------------------------------------------------------------------
-@router.get("/console/projects/{project}/services")
+@pages.get("/console/projects/{project}/services")
 def services_page(request: Request, session: DbDep, project: str) -> HTMLResponse:
     caller = auth.caller(request, session)
     try:
@@ -211,7 +221,7 @@ def _overview(
     )
 
 
-@router.get("/console/projects/{project}/services/{service}")
+@pages.get("/console/projects/{project}/services/{service}")
 def service_page(
     request: Request,
     session: DbDep,
@@ -225,7 +235,7 @@ def service_page(
     return _overview(request, session, project, service, query)
 
 
-@router.post("/console/projects/{project}/services/{service}/config")
+@pages.post("/console/projects/{project}/services/{service}/config")
 async def save_config(
     request: Request, state: StateDep, session: DbDep, project: str, service: str
 ) -> Response:
@@ -249,7 +259,7 @@ async def save_config(
 
 
 # -- inline checks: the API's own rules, as the user types ----------------------------
-@router.post("/console/check/{field}")
+@pages.post("/console/check/{field}")
 def check_field(
     request: Request,
     session: DbDep,
@@ -331,7 +341,7 @@ def _network_url(project: str, service: str) -> str:
     return f"/console/projects/{project}/services/{service}/network"
 
 
-@router.get("/console/projects/{project}/services/{service}/network")
+@pages.get("/console/projects/{project}/services/{service}/network")
 def network_page(
     request: Request,
     session: DbDep,
@@ -343,7 +353,7 @@ def network_page(
     return _network(request, session, state, project, service, validate=validate)
 
 
-@router.get("/console/projects/{project}/services/{service}/network/states")
+@pages.get("/console/projects/{project}/services/{service}/network/states")
 def network_states(request: Request, session: DbDep, project: str, service: str) -> Response:
     """What the badges show, for the page to poll."""
     try:
@@ -412,7 +422,7 @@ def _network_change(
 Principals = Annotated[str, Form(max_length=20000)]
 
 
-@router.post("/console/projects/{project}/services/{service}/privatelink")
+@pages.post("/console/projects/{project}/services/{service}/privatelink")
 def create_privatelink(
     request: Request,
     session: DbDep,
@@ -443,7 +453,7 @@ def create_privatelink(
     )
 
 
-@router.post("/console/projects/{project}/services/{service}/privatelink/principals")
+@pages.post("/console/projects/{project}/services/{service}/privatelink/principals")
 def edit_principals(
     request: Request,
     session: DbDep,
@@ -472,7 +482,7 @@ def edit_principals(
     )
 
 
-@router.post("/console/projects/{project}/services/{service}/privatelink/delete")
+@pages.post("/console/projects/{project}/services/{service}/privatelink/delete")
 def delete_privatelink(
     request: Request, session: DbDep, state: StateDep, project: str, service: str, csrf: Csrf
 ) -> Response:
@@ -488,7 +498,7 @@ def delete_privatelink(
     )
 
 
-@router.post("/console/projects/{project}/services/{service}/outbound")
+@pages.post("/console/projects/{project}/services/{service}/outbound")
 def create_link(
     request: Request,
     session: DbDep,
@@ -519,7 +529,7 @@ def create_link(
     )
 
 
-@router.post("/console/projects/{project}/services/{service}/outbound/{link_id}/delete")
+@pages.post("/console/projects/{project}/services/{service}/outbound/{link_id}/delete")
 def delete_link(
     request: Request,
     session: DbDep,

@@ -16,7 +16,7 @@ import hmac
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from privlink.domain.errors import Unauthenticated
+from privlink.domain.errors import Forbidden, Unauthenticated
 from privlink.services import tenancy
 
 COOKIE = "privlink_session"
@@ -31,12 +31,20 @@ class BadForm(Exception):
     """A POST without this session's CSRF token: refused with a page saying so."""
 
 
+class ReadOnly(BadForm):
+    """A change asked for with a read-only token: refused with a page saying so."""
+
+
 def token_of(request: Request) -> str | None:
     return request.cookies.get(COOKIE) or None
 
 
+# POSTs that only read: the form fields' inline checks.
+_READING_POSTS = ("/console/check/",)
+
+
 def caller(request: Request, session: Session) -> tenancy.Caller:
-    """Who the session is; looked up once per request."""
+    """Who the session is, if their role allows this request; looked up once per request."""
     known: tenancy.Caller | None = getattr(request.state, "caller", None)
     if known is not None:
         return known
@@ -45,6 +53,11 @@ def caller(request: Request, session: Session) -> tenancy.Caller:
     except Unauthenticated:
         raise LoginRequired() from None
     request.state.caller = found
+    method = "GET" if request.url.path.startswith(_READING_POSTS) else request.method
+    try:
+        tenancy.authorize(found, method=method)
+    except Forbidden as error:
+        raise ReadOnly(error.message) from None
     return found
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from privlink.domain import validation
 from privlink.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from privlink.domain.roles import READ_METHODS, ROLES, Role, may_change
 from privlink.store import tenancy as store
 from privlink.store.base import as_utc, utcnow
 from privlink.store.tables import ApiToken, ConsoleSession, Project
@@ -31,8 +32,18 @@ class Caller:
     """Who is calling: resolved from a token."""
 
     token_id: str
-    is_admin: bool
+    role: Role
     project: str | None
+    description: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        """An operator: acts on every project and on the install itself."""
+        return self.role == Role.OPERATOR
+
+    @property
+    def read_only(self) -> bool:
+        return not may_change(self.role)
 
 
 @dataclass(frozen=True)
@@ -77,13 +88,18 @@ def create_token(
     session: Session,
     *,
     project: str | None,
-    is_admin: bool = False,
+    role: Role | str = Role.ADMIN,
     description: str = "",
 ) -> IssuedToken:
     if len(description) > MAX_DESCRIPTION:
         raise InvalidInput(f"Token description is longer than {MAX_DESCRIPTION} characters")
-    if not is_admin and project is None:
-        raise InvalidInput("A token needs a project, or must be an admin token")
+    if role not in Role.__members__.values():
+        raise InvalidInput(f"Unknown role {str(role)[:40]!r}; roles are {ROLES}")
+    role = Role(role)
+    if role is Role.OPERATOR and project is not None:
+        raise InvalidInput("An operator token acts on every project; leave its project out")
+    if role is not Role.OPERATOR and project is None:
+        raise InvalidInput(f"A {role.value} token needs a project (only operator tokens have none)")
     owner = None
     if project is not None:
         owner = store.get_project(session, name=project)
@@ -96,7 +112,7 @@ def create_token(
         token_id=token_id,
         secret_hash=_digest(secret),
         project=owner,
-        is_admin=is_admin,
+        role=role.value,
         description=description,
     )
     return IssuedToken(token=token, secret=secret)
@@ -179,21 +195,35 @@ def close_session(session: Session, *, secret: str | None) -> None:
 def _caller_of(token: ApiToken) -> Caller:
     return Caller(
         token_id=token.token_id,
-        is_admin=token.is_admin,
+        role=Role(token.role),
         project=token.project.name if token.project is not None else None,
+        description=token.description,
     )
 
 
 def require_admin(caller: Caller) -> None:
     if not caller.is_admin:
-        raise Forbidden("This operation needs an admin token")
+        raise Forbidden("This operation needs an operator token")
+
+
+def authorize(caller: Caller, *, method: str) -> Caller:
+    """The one check of a role against a request (API and console): read-only tokens
+    may only read. Which objects a caller reaches is checked where they are looked up."""
+    if method.upper() not in READ_METHODS and not may_change(caller.role):
+        raise Forbidden(
+            f"Token {caller.token_id} is read-only: it may list, get, validate and read "
+            "events and the audit log, but not create, change, delete, accept or reject"
+        )
+    return caller
 
 
 def ensure_admin_token(session: Session) -> IssuedToken | None:
     """Issue the first admin token when none is live; None when one already exists."""
     if store.has_live_admin_token(session):
         return None
-    return create_token(session, project=None, is_admin=True, description="first-start admin")
+    return create_token(
+        session, project=None, role=Role.OPERATOR, description="first-start operator"
+    )
 
 
 def set_privatelink(session: Session, *, name: str, enabled: bool) -> Project:

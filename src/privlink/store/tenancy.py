@@ -43,14 +43,14 @@ def add_token(
     token_id: str,
     secret_hash: str,
     project: Project | None,
-    is_admin: bool,
+    role: str,
     description: str,
 ) -> ApiToken:
     token = ApiToken(
         token_id=token_id,
         secret_hash=secret_hash,
         project=project,
-        is_admin=is_admin,
+        role=role,
         description=description,
     )
     session.add(token)
@@ -63,5 +63,5 @@ def revoke_token(token: ApiToken, *, at: datetime) -> None:
 
 
 def has_live_admin_token(session: Session) -> bool:
-    query = select(ApiToken.id).where(ApiToken.is_admin, ApiToken.revoked_at.is_(None))
+    query = select(ApiToken.id).where(ApiToken.role == "operator", ApiToken.revoked_at.is_(None))
     return session.scalar(query.limit(1)) is not None

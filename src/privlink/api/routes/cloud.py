@@ -335,6 +335,7 @@ def reject_connections(
 
 @router.post(Scoped + "/endpoints", status_code=201, responses=documented(403))
 def create_endpoint(
+    _yours: AccountDep,  # the account is the caller's: checked before the body is
     body: cs.EndpointCreate,
     cloud: CloudDep,
     caller: CallerDep,

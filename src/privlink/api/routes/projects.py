@@ -54,7 +54,7 @@ def list_tokens(session: SessionDep, _admin: AdminDep, project: str | None = Non
 )
 def create_token(body: TokenCreate, session: SessionDep, _admin: AdminDep) -> TokenCreated:
     issued = tenancy.create_token(
-        session, project=body.project, is_admin=body.admin, description=body.description
+        session, project=body.project, role=body.wanted_role(), description=body.description
     )
     return TokenCreated(**TokenPublic.of(issued.token).model_dump(), full_token=issued.secret)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from privlink.api.schemas.common import Body, Public, UtcTime
+from privlink.domain.roles import Role
 from privlink.services.entities import ApiToken
 
 
@@ -33,14 +34,24 @@ class ProjectsPublic(BaseModel):
 
 class TokenCreate(Body):
     project: str | None = Field(None, max_length=63)
-    admin: bool = False
+    role: Role | None = Field(
+        None,
+        description="admin (default with a project), read-only, or operator (no project)",
+    )
+    admin: bool = Field(False, description="Older spelling of role=operator")
     description: str = Field("", max_length=200)
+
+    def wanted_role(self) -> Role:
+        if self.role is not None:
+            return self.role
+        return Role.OPERATOR if self.admin else Role.ADMIN
 
 
 class TokenPublic(BaseModel):
     token_id: str
     project: str | None
-    admin: bool
+    role: Role
+    admin: bool = Field(description="Whether the role is operator")
     description: str
     create_time: UtcTime
     revoked: bool
@@ -50,7 +61,8 @@ class TokenPublic(BaseModel):
         return cls(
             token_id=token.token_id,
             project=token.project.name if token.project else None,
-            admin=token.is_admin,
+            role=Role(token.role),
+            admin=token.role == Role.OPERATOR,
             description=token.description,
             create_time=token.created_at,
             revoked=token.revoked_at is not None,
