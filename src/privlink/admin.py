@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from privlink.api.schemas.projects import ProjectDetail, TokenPublic
-from privlink.domain.errors import InvalidInput
+from privlink.domain.errors import InvalidInput, PrivlinkError
 from privlink.domain.roles import Role
 from privlink.server import open_database
-from privlink.services import registry, tenancy
+from privlink.services import audit, registry, service_config, tenancy
 from privlink.settings import Settings
 from privlink.store.db import make_sessionmaker
 from privlink.store.tables import ApiToken, Project
@@ -43,13 +43,48 @@ def _run(settings: Settings, action: Callable[[Session], T]) -> T:
         return action(session)
 
 
+def _change(
+    settings: Settings, what: str, target: str, project: str | None, action: Callable[[Session], T]
+) -> T:
+    """Run a change and record it in the audit log as the server CLI's, refused or done."""
+    try:
+        result = _run(settings, action)
+    except PrivlinkError as error:
+        _audit(settings, what, target, project, "refused", error.message)
+        raise
+    _audit(settings, what, target, project, "ok", "")
+    return result
+
+
+def _audit(
+    settings: Settings, what: str, target: str, project: str | None, outcome: str, detail: str
+) -> None:
+    entry = audit.Entry(
+        actor=OPERATOR.token_id,
+        actor_description=OPERATOR.description,
+        role=OPERATOR.role.value,
+        action=f"admin {what}",
+        target=target,
+        project=project,
+        outcome=outcome,
+        detail=detail,
+        address="local",
+    )
+    with _session(settings) as session:
+        audit.record(session, entry)
+
+
 def project_row(project: Project) -> dict[str, Any]:
     return ProjectDetail.model_validate(project).model_dump(mode="json")
 
 
 def update_project(settings: Settings, name: str, *, privatelink: bool) -> dict[str, Any]:
-    return _run(
-        settings, lambda s: project_row(tenancy.set_privatelink(s, name=name, enabled=privatelink))
+    return _change(
+        settings,
+        f"project update privatelink={'on' if privatelink else 'off'}",
+        name,
+        name,
+        lambda s: project_row(tenancy.set_privatelink(s, name=name, enabled=privatelink)),
     )
 
 
@@ -58,7 +93,13 @@ def token_row(token: ApiToken) -> dict[str, Any]:
 
 
 def create_project(settings: Settings, name: str) -> dict[str, Any]:
-    return _run(settings, lambda s: project_row(tenancy.create_project(s, name=name)))
+    return _change(
+        settings,
+        "project create",
+        name,
+        name,
+        lambda s: project_row(tenancy.create_project(s, name=name)),
+    )
 
 
 def list_projects(settings: Settings) -> list[dict[str, Any]]:
@@ -74,7 +115,7 @@ def create_token(
         issued = tenancy.create_token(session, project=project, role=role, description=description)
         return {**token_row(issued.token), "full_token": issued.secret}
 
-    return _run(settings, action)
+    return _change(settings, f"token create role={role[:16]}", description[:100], project, action)
 
 
 def list_tokens(settings: Settings, project: str | None) -> list[dict[str, Any]]:
@@ -82,7 +123,13 @@ def list_tokens(settings: Settings, project: str | None) -> list[dict[str, Any]]
 
 
 def revoke_token(settings: Settings, token_id: str) -> dict[str, Any]:
-    return _run(settings, lambda s: token_row(tenancy.revoke_token(s, token_id=token_id)))
+    return _change(
+        settings,
+        "token revoke",
+        token_id,
+        None,
+        lambda s: token_row(tenancy.revoke_token(s, token_id=token_id)),
+    )
 
 
 def register_service(
@@ -132,4 +179,19 @@ def register_service(
             "components": service.components,
         }
 
-    return _run(settings, action)
+    return _change(settings, "service register", f"{project}/{name}", project, action)
+
+
+def update_service(settings: Settings, *, project: str, name: str, plan: str) -> dict[str, Any]:
+    """Move a service to another plan (only operators may; never to one that drops a live
+    PrivateLink or outbound link)."""
+
+    def action(session: Session) -> dict[str, Any]:
+        owner = tenancy.get_project(session, caller=OPERATOR, name=project)
+        service = registry.get_service(session, project=owner, name=name)
+        service_config.change_plan(session, service, plan, operator=True)
+        return {"service_name": service.name, "plan": service.plan}
+
+    return _change(
+        settings, f"service update plan={plan[:64]}", f"{project}/{name}", project, action
+    )

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 import privlink
 from privlink import api, demo
-from privlink.api.middleware import BodyLimit, RequestContext
+from privlink.api.middleware import AuditTrail, BodyLimit, RequestContext
 from privlink.cloud.contract import Platform
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
@@ -24,6 +24,7 @@ from privlink.console import app as console
 from privlink.domain.cloud import HealthCheck
 from privlink.reconcile.privatelinks import Config
 from privlink.reconcile.runner import Runner
+from privlink.services import audit
 from privlink.settings import CloudDriver, Settings
 from privlink.state import AppState
 from privlink.store.db import make_engine, make_sessionmaker
@@ -81,7 +82,7 @@ def create_app(
                 await state.dataplane.start()
             state.runner = Runner(
                 sessions,
-                state.platform_cloud(),
+                audit.audited(state.platform_cloud(), sessions),
                 resync_interval=settings.resync_interval,
                 config=reconcile_config(settings),
                 on_change=state.dataplane.kick if state.dataplane else lambda: None,
@@ -106,6 +107,7 @@ def create_app(
     api.install(app)
     console.install(app)
     # Outermost last: RequestContext sees every response, including 413s.
+    app.add_middleware(AuditTrail, record=audit.recorder(sessions))
     app.add_middleware(BodyLimit)
     app.add_middleware(RequestContext, registry=registry)
     return app

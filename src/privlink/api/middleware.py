@@ -1,16 +1,22 @@
-"""Pure ASGI middleware: request IDs with access logs and metrics, and a body size cap."""
+"""Pure ASGI middleware: request IDs with access logs and metrics, a body size cap, and
+the audit trail of changes."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 
+import anyio
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privlink.api.errors import error_response
+from privlink.domain.roles import reads
+from privlink.services import audit
 
 log = structlog.get_logger("privlink.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -151,3 +157,70 @@ def security_headers(path: str) -> tuple[tuple[bytes, bytes], ...]:
     if path.startswith(("/docs", "/redoc")):
         return _ALWAYS
     return (*_ALWAYS, _CSP)
+
+
+class AuditTrail:
+    """Record every request that asks for a change (API and console) once it is answered:
+    who (the caller the route resolved), the route and path, the client's address and the
+    outcome, with the refusal's message. Requests of no known caller (no or a bad token)
+    are left to the access log, so nobody can fill the audit log anonymously."""
+
+    def __init__(self, app: ASGIApp, record: Callable[[audit.Entry], None]) -> None:
+        self.app = app
+        self.record = record
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or reads(scope["method"], scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        error_body = b""
+
+        async def capture(message: Message) -> None:
+            nonlocal status, error_body
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and status >= 400:
+                error_body = (error_body + message.get("body", b""))[:4096]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            entry = _entry(scope, status, error_body)
+            if entry is not None:
+                await anyio.to_thread.run_sync(self.record, entry)
+
+
+def _entry(scope: Scope, status: int, error_body: bytes) -> audit.Entry | None:
+    caller = scope.get("state", {}).get("caller")
+    if caller is None:
+        return None
+    params = scope.get("path_params", {})
+    # A tenant's attempts are its own project's record, even on another's path.
+    project = params.get("project") if caller.is_admin else caller.project
+    client = scope.get("client")
+    return audit.Entry(
+        actor=caller.token_id,
+        actor_description=caller.description,
+        role=str(caller.role),
+        action=f"{scope['method']} {_route_template(scope)}",
+        target=scope["path"],
+        address=client[0] if client else "",
+        outcome=audit.outcome_of(status),
+        status=status,
+        project=project,
+        detail=_message(error_body),
+    )
+
+
+def _message(body: bytes) -> str:
+    """The error body's message (the API's shape), or nothing (e.g. a console page)."""
+    if not body:
+        return ""
+    try:
+        found = json.loads(body)
+    except ValueError:
+        return ""
+    message = found.get("message") if isinstance(found, dict) else None
+    return message if isinstance(message, str) else ""

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from privlink.commands import audit as audit_commands
 from privlink.commands import cloud as cloud_commands
 from privlink.commands import common
 from privlink.commands import outbound as outbound_commands
@@ -41,6 +42,7 @@ app.add_typer(cloud_commands.app, name="cloud")
 app.add_typer(privatelink_commands.service_app, name="service")
 privatelink_commands.aws_app.add_typer(outbound_commands.app, name="outbound")
 app.command("events")(privatelink_commands.events)
+app.command("audit")(audit_commands.audit)
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(project_app, name="project")
 admin_app.add_typer(token_app, name="token")
@@ -224,6 +226,20 @@ def service_register(
             nodes=node,
             users=user,
         )
+    )
+    show(row, as_json=as_json)
+
+
+@service_app.command("update")
+def service_update(
+    name: str,
+    project: Annotated[str, typer.Option(help="Project the service belongs to.")],
+    plan: Annotated[str, typer.Option(help="The plan to move it to, e.g. dedicated-4.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Move a service to another plan (refused if the plan drops what the service uses)."""
+    row = _guarded(
+        lambda: _lazy("admin").update_service(_settings(), project=project, name=name, plan=plan)
     )
     show(row, as_json=as_json)
 

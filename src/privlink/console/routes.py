@@ -142,6 +142,7 @@ def login(
     try:
         with state.sessions() as session, session.begin():
             secret = tenancy.open_session(session, secret=token.strip() or None)
+            request.state.caller = tenancy.session_caller(session, secret=secret)  # audit
     except PrivlinkError as error:
         return _login_form(request, state, error.message, token)
     response = _back("/console")

@@ -17,6 +17,7 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
 from privlink.domain.errors import Forbidden, Unauthenticated
+from privlink.domain.roles import reads
 from privlink.services import tenancy
 
 COOKIE = "privlink_session"
@@ -39,10 +40,6 @@ def token_of(request: Request) -> str | None:
     return request.cookies.get(COOKIE) or None
 
 
-# POSTs that only read: the form fields' inline checks.
-_READING_POSTS = ("/console/check/",)
-
-
 def caller(request: Request, session: Session) -> tenancy.Caller:
     """Who the session is, if their role allows this request; looked up once per request."""
     known: tenancy.Caller | None = getattr(request.state, "caller", None)
@@ -53,7 +50,7 @@ def caller(request: Request, session: Session) -> tenancy.Caller:
     except Unauthenticated:
         raise LoginRequired() from None
     request.state.caller = found
-    method = "GET" if request.url.path.startswith(_READING_POSTS) else request.method
+    method = "GET" if reads(request.method, request.url.path) else request.method
     try:
         tenancy.authorize(found, method=method)
     except Forbidden as error:

@@ -15,6 +15,12 @@ ROLES = ", ".join(r.value for r in Role)
 
 # Requests with these methods read; every other method asks for a change.
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# POSTs that only read: the console forms' inline checks.
+READING_PATHS = ("/console/check/",)
+
+
+def reads(method: str, path: str) -> bool:
+    return method.upper() in READ_METHODS or path.startswith(READING_PATHS)
 
 
 def may_change(role: Role) -> bool:

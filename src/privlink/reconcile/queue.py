@@ -25,6 +25,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.domain.errors import PrivlinkError
+from privlink.services import audit
 from privlink.store.base import as_utc, utcnow
 
 log = structlog.get_logger(__name__)
@@ -65,6 +66,10 @@ class Kind:
         return next_due(sessions, self.model)
 
     def run(self, sessions: sessionmaker[Session], obj_id: str) -> None:
+        with audit.acting_on(self.name, obj_id):  # its cloud changes are this object's
+            self._run(sessions, obj_id)
+
+    def _run(self, sessions: sessionmaker[Session], obj_id: str) -> None:
         run(
             sessions,
             self.model,

@@ -259,3 +259,25 @@ class OutboundAttachment(Base):
     kind: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditRecord(Base):
+    """One change asked for (API, console, server CLI) or made in a cloud by the
+    reconciler: who, what, on which object, from where, and how it ended. Never a secret:
+    no request bodies are kept, only routes, object IDs and refusal messages."""
+
+    __tablename__ = "audit_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The project acted on (None: the install itself, or an operator's local-cloud work).
+    project: Mapped[str | None] = mapped_column(String(63), default=None, index=True)
+    actor: Mapped[str] = mapped_column(String(32))  # a token ID, "reconciler" or "cli"
+    actor_description: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16), default="")
+    action: Mapped[str] = mapped_column(String(200))  # "POST /v1/…/{service}" or "cloud …"
+    target: Mapped[str] = mapped_column(String(300), default="")  # the path or object IDs
+    address: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(16))  # ok, refused, failed
+    status: Mapped[int | None] = mapped_column(Integer, default=None)
+    detail: Mapped[str] = mapped_column(String(300), default="")
