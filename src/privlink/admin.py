@@ -10,14 +10,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from cryptography.fernet import Fernet
 from sqlalchemy.orm import Session
 
 from privlink.api.schemas.projects import ProjectDetail, TokenPublic
 from privlink.domain.errors import InvalidInput, PrivlinkError
 from privlink.domain.roles import Role
 from privlink.server import open_database
-from privlink.services import audit, registry, service_config, tenancy
-from privlink.settings import Settings
+from privlink.services import audit, registry, sealed, service_config, tenancy
+from privlink.settings import Settings, sealing_keys
+from privlink.store import sealing
 from privlink.store.db import make_sessionmaker
 from privlink.store.tables import ApiToken, Project
 
@@ -32,7 +34,7 @@ OPERATOR = tenancy.Caller(
 def _session(settings: Settings) -> Iterator[Session]:
     engine = open_database(settings)
     try:
-        with make_sessionmaker(engine)() as session, session.begin():
+        with make_sessionmaker(engine, sealing.load(settings))() as session, session.begin():
             yield session
     finally:
         engine.dispose()
@@ -195,3 +197,31 @@ def update_service(settings: Settings, *, project: str, name: str, plan: str) ->
     return _change(
         settings, f"service update plan={plan[:64]}", f"{project}/{name}", project, action
     )
+
+
+def new_secret_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def rotate_secret_key(settings: Settings) -> dict[str, Any]:
+    """Reseal every secret under a new key. With the key file: a new key is made, put
+    first, everything resealed, then the old key dropped (a crash in between leaves both
+    keys in the file, so nothing is lost). With PRIVLINK_SECRET_KEYS: everything is
+    resealed under its first key; the old ones may then be removed from the setting."""
+    path = sealing.key_file(settings)
+    from_file = settings.secret_keys is None
+    if from_file:
+        sealing.load(settings)  # the file exists from here on
+        old = sealing_keys(path.read_text())
+        sealing.write_keys(path, [Fernet.generate_key(), *old])
+    engine = open_database(settings)
+    try:
+        sessions = make_sessionmaker(engine, sealing.load(settings))
+        with sessions() as session, session.begin():
+            count = sealed.reseal(session, only_plain=False)
+    finally:
+        engine.dispose()
+    if from_file:
+        sealing.write_keys(path, sealing_keys(path.read_text())[:1])
+    _audit(settings, "secret-key rotate", "", None, "ok", f"{count} secrets resealed")
+    return {"resealed": count, "key_file": str(path) if from_file else None}

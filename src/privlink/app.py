@@ -27,6 +27,7 @@ from privlink.reconcile.runner import Runner
 from privlink.services import audit
 from privlink.settings import CloudDriver, Settings
 from privlink.state import AppState
+from privlink.store import sealing
 from privlink.store.db import make_engine, make_sessionmaker
 
 
@@ -55,7 +56,7 @@ def create_app(
 ) -> FastAPI:
     """The whole HTTP surface; with the local cloud, its data plane runs in the lifespan."""
     engine = engine or make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, sealing.load(settings))
     registry = CollectorRegistry()
     local = (
         LocalCloud(sessions, settings.cloud_call_delay, settings.cloud_vpc_quota)

@@ -15,9 +15,9 @@ from sqlalchemy import Engine
 
 from privlink import logs
 from privlink.app import create_app
-from privlink.services import demo_seed, tenancy
+from privlink.services import demo_seed, sealed, tenancy
 from privlink.settings import Settings
-from privlink.store import migrate
+from privlink.store import migrate, sealing
 from privlink.store.db import make_engine, make_sessionmaker
 
 log = structlog.get_logger(__name__)
@@ -91,7 +91,8 @@ def _demo_banner(settings: Settings, secret: str) -> str:
 def serve(settings: Settings) -> None:
     logs.configure(settings.log_format, settings.log_level)
     engine = open_database(settings)
-    with make_sessionmaker(engine)() as session, session.begin():
+    with make_sessionmaker(engine, sealing.load(settings))() as session, session.begin():
+        sealed.reseal(session)  # secrets stored before sealing existed
         issued = tenancy.ensure_admin_token(session)
         demo_secret = demo_seed.seed(session) if settings.demo else None
     if issued is not None:

@@ -6,11 +6,12 @@ start, so tests and the CLI can pass their own values.
 
 from __future__ import annotations
 
+import base64
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -99,6 +100,12 @@ class Settings(BaseSettings):
         description="Mark console cookies Secure (when a proxy in front serves HTTPS; "
         "they are whenever the console itself sees an https URL).",
     )
+    secret_keys: SecretStr | None = Field(
+        None,
+        description="Keys that seal service passwords and CA keys in the database: "
+        "comma-separated Fernet keys, the first seals, all open (for rotation). Unset: "
+        "DATA_DIR/secret-key, made on first start (0600).",
+    )
     log_format: LogFormat = Field(LogFormat.console, description="Log lines: json or console.")
     log_level: str = Field("info", description="debug, info, warning or error.")
     demo: bool = Field(
@@ -109,6 +116,13 @@ class Settings(BaseSettings):
     @classmethod
     def _check_pool(cls, value: str) -> str:
         return str(PortRange.parse(value))
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _check_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            sealing_keys(value.get_secret_value())
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -137,6 +151,24 @@ class Settings(BaseSettings):
     @property
     def port_pool(self) -> PortRange:
         return PortRange.parse(self.kafka_port_pool)
+
+
+def sealing_keys(text: str) -> list[bytes]:
+    """Fernet keys, one per comma or line: 32 bytes in URL-safe base64 each."""
+    keys = [k.strip().encode() for k in text.replace("\n", ",").split(",") if k.strip()]
+    if not keys:
+        raise ValueError("no key given; make one with `privlink admin secret-key new`")
+    for number, key in enumerate(keys, 1):
+        try:
+            ok = len(base64.urlsafe_b64decode(key)) == 32
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"key {number} is not 32 bytes of URL-safe base64 (a Fernet key); "
+                "make one with `privlink admin secret-key new`"
+            )
+    return keys
 
 
 def describe_error(error: ValidationError) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import Stubber
+from cryptography.fernet import Fernet
 from moto import mock_aws
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +24,7 @@ from privlink.reconcile import outbound as reconciler
 from privlink.services import outbound, registry, tenancy
 from privlink.store import migrate
 from privlink.store.db import make_engine, make_sessionmaker
+from privlink.store.sealing import Sealer
 from privlink.store.tables import OutboundLink
 from tests.contract.conftest import AZS, REGION
 
@@ -109,7 +111,7 @@ def customer_service(aws: AwsPlatform) -> str:
 def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
     migrate.upgrade(engine)
-    yield make_sessionmaker(engine)
+    yield make_sessionmaker(engine, Sealer([Fernet.generate_key()]))
     engine.dispose()
 
 

@@ -19,7 +19,7 @@ from schemathesis import checks
 from privlink.app import create_app
 from privlink.services import registry, tenancy, vpcs
 from privlink.settings import DataplaneMode, Settings
-from privlink.store import migrate
+from privlink.store import migrate, sealing
 from privlink.store.db import make_engine, make_sessionmaker
 
 EXAMPLES = int(os.environ.get("PRIVLINK_FUZZ_EXAMPLES", "6"))
@@ -36,7 +36,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     settings_ = Settings(data_dir=data, demo=False, dataplane=DataplaneMode.userspace)
     engine = make_engine(settings_.database_url)
     migrate.upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
+    with make_sessionmaker(engine, sealing.load(settings_))() as session, session.begin():
         project = tenancy.create_project(session, name="alpha")
         project.privatelink_enabled = True
         TOKEN["alpha"] = tenancy.create_token(session, project="alpha").secret

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from cryptography.fernet import Fernet
 from sqlalchemy import Engine, delete, select
 
 from privlink import demo
 from privlink.services import demo_seed
 from privlink.store.db import make_sessionmaker
+from privlink.store.sealing import Sealer
 from privlink.store.tables import ApiToken, Project, Service
 
 
 def test_seeds_once_and_adds_missing_services(migrated: Engine) -> None:
-    sessions = make_sessionmaker(migrated)
+    sessions = make_sessionmaker(migrated, Sealer([Fernet.generate_key()]))
     with sessions() as session, session.begin():
         secret = demo_seed.seed(session)
     assert secret

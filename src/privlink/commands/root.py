@@ -48,6 +48,12 @@ admin_app.add_typer(project_app, name="project")
 admin_app.add_typer(token_app, name="token")
 service_app = typer.Typer(help="Managed services.", no_args_is_help=True, rich_markup_mode=None)
 admin_app.add_typer(service_app, name="service")
+secret_key_app = typer.Typer(
+    help="The key that seals service passwords and CA keys in the database.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+admin_app.add_typer(secret_key_app, name="secret-key")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -242,6 +248,19 @@ def service_update(
         lambda: _lazy("admin").update_service(_settings(), project=project, name=name, plan=plan)
     )
     show(row, as_json=as_json)
+
+
+@secret_key_app.command("new")
+def secret_key_new() -> None:
+    """Print a new key for PRIVLINK_SECRET_KEYS (it is not stored anywhere)."""
+    typer.echo(_lazy("admin").new_secret_key())
+
+
+@secret_key_app.command("rotate")
+def secret_key_rotate(as_json: JsonOpt = False) -> None:
+    """Reseal service passwords and CA keys under a new key. Stop privlink first: a
+    running server keeps the keys it started with."""
+    show(_guarded(lambda: _lazy("admin").rotate_secret_key(_settings())), as_json=as_json)
 
 
 def run(args: Sequence[str]) -> None:

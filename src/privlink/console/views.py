@@ -42,7 +42,7 @@ def connection_info(
     }
     if chosen is None:
         return None, choices
-    users = service.service.users or [{"username": "", "password": ""}]
+    users = service.users or [{"username": "", "password": ""}]
     user, password = users[0].get("username", ""), users[0].get("password", "")
     kind, host, port = service.service.service_type, chosen.host, chosen.port
     uri = _uri(kind, chosen.component, host, port, user, password)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from privlink.domain import catalog, validation
 from privlink.domain.errors import Conflict, InvalidInput, NotFound
+from privlink.store import sealing
 from privlink.store import services as store
 from privlink.store.tables import Project, Service
 
@@ -59,6 +60,7 @@ def register_service(
             )
     if store.get_service(session, project=project, name=name) is not None:
         raise Conflict(f"Service '{name}' already exists in project '{project.name}'")
+    sealer = sealing.of(session)
     try:
         return store.add_service(
             session,
@@ -73,7 +75,7 @@ def register_service(
                 users=[
                     {
                         "username": u,
-                        "password": p,
+                        "password": sealer.seal(p),
                         "type": "primary" if u == "avnadmin" else "normal",
                     }
                     for u, p in accounts.items()

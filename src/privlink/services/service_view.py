@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from privlink.domain import catalog
 from privlink.services import privatelinks
 from privlink.services.privatelinks import ComponentRoute
+from privlink.store import sealing
 from privlink.store.tables import Service
 
 
@@ -19,6 +20,7 @@ class ServiceView:
     service: Service
     components: list[ComponentRoute]
     node_count: int
+    users: list[dict[str, str]]  # passwords opened (they are sealed in the database)
 
 
 def view(session: Session, service: Service) -> ServiceView:
@@ -32,4 +34,11 @@ def view(session: Session, service: Service) -> ServiceView:
     ]
     components += privatelinks.routes(session, service)
     nodes = max((len(n) for n in service.components.values()), default=0)
-    return ServiceView(service=service, components=components, node_count=nodes)
+    return ServiceView(
+        service=service, components=components, node_count=nodes, users=users(session, service)
+    )
+
+
+def users(session: Session, service: Service) -> list[dict[str, str]]:
+    sealer = sealing.of(session)
+    return [{**user, "password": sealer.open(user["password"])} for user in service.users]

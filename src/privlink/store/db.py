@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from privlink.store.sealing import Sealer
+
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get their folder created and WAL switched on."""
@@ -40,5 +42,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, sealer: Sealer | None = None) -> sessionmaker[Session]:
+    """Sessions of `engine`; `sealer` seals and opens the secrets they store."""
+    return sessionmaker(engine, expire_on_commit=False, info={"sealer": sealer})

@@ -34,6 +34,7 @@ class Project(Base):
     )
     # The project CA (PEM) that connection info points clients at; made on first use.
     ca_certificate: Mapped[str | None] = mapped_column(Text, default=None)
+    ca_private_key: Mapped[str | None] = mapped_column(Text, default=None)  # PEM, sealed
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="project")
 

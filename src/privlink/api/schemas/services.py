@@ -92,7 +92,7 @@ class ServicePublic(Public):
             user_config=row.user_config,
             components=[ComponentPublic.model_validate(c) for c in view.components],
             node_count=view.node_count,
-            users=[dict(u) for u in row.users],
+            users=[dict(u) for u in view.users],
             project_vpc_id=row.project_vpc_id,
         )
 
