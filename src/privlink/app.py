@@ -59,7 +59,12 @@ def create_app(
     sessions = make_sessionmaker(engine, sealing.load(settings))
     registry = CollectorRegistry()
     local = (
-        LocalCloud(sessions, settings.cloud_call_delay, settings.cloud_vpc_quota)
+        LocalCloud(
+            sessions,
+            settings.cloud_call_delay,
+            settings.cloud_vpc_quota,
+            settings.target_ranges,
+        )
         if settings.cloud is CloudDriver.local
         else None
     )

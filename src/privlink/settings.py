@@ -7,6 +7,7 @@ start, so tests and the CLI can pass their own values.
 from __future__ import annotations
 
 import base64
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -95,6 +96,12 @@ class Settings(BaseSettings):
     cloud_vpc_quota: Annotated[int, Field(ge=1, le=100)] = Field(
         10, description="Local-cloud VPCs the accounts of one project may hold at once."
     )
+    cloud_target_addresses: str = Field(
+        "",
+        description="Local cloud: comma-separated IPv4 ranges tenants' target groups may "
+        "point at besides their own VPCs' addresses (e.g. 127.0.0.1/32 for backends on "
+        "this host's loopback). Empty: only their VPCs.",
+    )
     console_secure_cookies: bool = Field(
         False,
         description="Mark console cookies Secure (when a proxy in front serves HTTPS; "
@@ -123,6 +130,23 @@ class Settings(BaseSettings):
         if value is not None:
             sealing_keys(value.get_secret_value())
         return value
+
+    @field_validator("cloud_target_addresses")
+    @classmethod
+    def _check_ranges(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                try:
+                    ipaddress.IPv4Network(item.strip())
+                except ValueError:
+                    raise ValueError(
+                        f"{item.strip()!r} is not an IPv4 range; write e.g. 127.0.0.1/32"
+                    ) from None
+        return value
+
+    @property
+    def target_ranges(self) -> list[str]:
+        return [item.strip() for item in self.cloud_target_addresses.split(",") if item.strip()]
 
     @field_validator("log_level")
     @classmethod

@@ -58,7 +58,12 @@ def register(platform: Platform, name: str = SERVICE, plan: str = "dedicated-4")
 
 @pytest.fixture
 def platform(tmp_path: Path, greeting_nodes: dict[str, str]) -> Iterator[Platform]:  # noqa: F811
-    settings = {"health_check_interval": 1, "resync_interval": 2, "outbound_link_limit": 3}
+    settings = {
+        "health_check_interval": 1,
+        "resync_interval": 2,
+        "outbound_link_limit": 3,
+        "cloud_target_addresses": "127.0.0.1/32",  # the customers' backends run there
+    }
     with running_app(tmp_path, **settings) as app:
         platform = Platform(client=app.client, token=app.token, admin=app.admin, nodes={})
         register(platform)

@@ -31,7 +31,9 @@ class Desk(Platform):
 
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[Desk]:
-    with running_app(tmp_path, run_dataplane=False, outbound_link_limit=2) as app:
+    with running_app(
+        tmp_path, run_dataplane=False, outbound_link_limit=2, cloud_target_addresses="127.0.0.1/32"
+    ) as app:
         desk = Desk(client=app.client, token=app.token, admin=app.admin, nodes={})
         desk.engine = app.engine
         register(desk)

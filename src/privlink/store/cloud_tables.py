@@ -42,9 +42,11 @@ class Tagged:
 
 class LcAccount(Base):
     __tablename__ = "lc_accounts"
+    # Names are unique per owning project (the operator's own: checked on create).
+    __table_args__ = (UniqueConstraint("project", "name", name="uq_lc_accounts_project_name"),)
 
     id: Mapped[str] = mapped_column(String(12), primary_key=True)
-    name: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(63), index=True)
     # The project whose token made it; None: the operator's or the server's own (the
     # platform account), which only operator tokens may see.
     project: Mapped[str | None] = mapped_column(String(63), default=None, index=True)

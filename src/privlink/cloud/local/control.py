@@ -10,11 +10,14 @@ per module (networks, load_balancing, endpoints).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
@@ -53,11 +56,17 @@ class LocalCloud:
     """The whole embedded cloud, over privlink's database."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], call_delay: float = 0.0, vpc_quota: int = 10
+        self,
+        sessions: sessionmaker[Session],
+        call_delay: float = 0.0,
+        vpc_quota: int = 10,
+        target_addresses: Sequence[str] = (),
     ) -> None:
         self.sessions = sessions
         self.call_delay = call_delay
         self.vpc_quota = vpc_quota  # per project, over all its accounts
+        # Where tenants' targets may be besides their own VPCs (the operator's choice).
+        self.target_addresses = [ipaddress.IPv4Network(n) for n in target_addresses]
 
     @contextmanager
     def tx(self) -> Iterator[Session]:
@@ -68,19 +77,32 @@ class LocalCloud:
     def create_account(
         self, name: str, account_id: str | None = None, *, project: str | None = None
     ) -> LcAccount:
-        """A new account; `project` owns it (None: the operator or the server itself)."""
+        """A new account; `project` owns it (None: the operator or the server itself).
+        Names are unique per owner, so a name taken elsewhere tells a tenant nothing."""
         validation.project_name(name)
-        with self.tx() as s:
-            if s.scalar(select(LcAccount).where(LcAccount.name == name)) is not None:
-                raise Conflict(f"Account named {name!r} already exists")
-            account = LcAccount(id=account_id or rules.new_account_id(), name=name, project=project)
-            s.add(account)
-            return account
+        taken = Conflict(f"You already have an account named {name!r}")
+        try:
+            with self.tx() as s:
+                if s.scalar(self._named(name, project)) is not None:
+                    raise taken
+                account = LcAccount(
+                    id=account_id or rules.new_account_id(), name=name, project=project
+                )
+                s.add(account)
+                return account
+        except IntegrityError:  # a concurrent create of the same name won
+            raise taken from None
 
     def ensure_account(self, name: str) -> LcAccount:
+        """The server's own account of this name (never a tenant's of the same name)."""
         with self.tx() as s:
-            found = s.scalar(select(LcAccount).where(LcAccount.name == name))
+            found = s.scalar(self._named(name, None))
         return found or self.create_account(name)
+
+    @staticmethod
+    def _named(name: str, project: str | None) -> Any:
+        owner = LcAccount.project.is_(None) if project is None else LcAccount.project == project
+        return select(LcAccount).where(LcAccount.name == name, owner)
 
     def list_accounts(self, *, project: str | None = None, every: bool = False) -> list[LcAccount]:
         """The accounts `project` owns, or with `every` all of them (for operators)."""
@@ -90,13 +112,26 @@ class LocalCloud:
         with self.tx() as s:
             return list(s.scalars(query))
 
-    def resolve_account(self, key: str) -> LcAccount:
-        """An account by 12-digit ID or by name."""
+    def resolve_account(
+        self, key: str, *, project: str | None = None, every: bool = True
+    ) -> LcAccount:
+        """An account by 12-digit ID or by name: a tenant's own only (unless `every`: the
+        operator's, which finds the server's own by name first, then any one by name)."""
         with self.tx() as s:
-            found = s.get(LcAccount, key) or s.scalar(
-                select(LcAccount).where(LcAccount.name == key)
-            )
-        if found is None:
+            found = s.get(LcAccount, key)
+            if found is None and not every:
+                found = s.scalar(self._named(key, project))
+            elif found is None:
+                found = s.scalar(self._named(key, None))
+                if found is None:
+                    named = s.scalars(select(LcAccount).where(LcAccount.name == key)).all()
+                    if len(named) > 1:
+                        raise Conflict(
+                            f"Several projects have an account named {key[:63]!r}; "
+                            "use its 12-digit account ID"
+                        )
+                    found = named[0] if named else None
+        if found is None or (not every and found.project != project):
             raise self._missing(key)
         return found
 
@@ -118,9 +153,7 @@ class LocalCloud:
     ) -> LocalAccount:
         """An account's handle. Unless `every` (the operator, the server), only an account
         `project` owns is found: another tenant's answers exactly as a missing one."""
-        found = self.resolve_account(account)
-        if not every and found.project != project:
-            raise self._missing(account)
+        found = self.resolve_account(account, project=project, every=every)
         return LocalAccount(self, found.id, rules.region(region), principal)
 
     # -- what the data plane needs ----------------------------------------

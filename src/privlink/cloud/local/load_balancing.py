@@ -3,6 +3,7 @@ their listeners."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -11,18 +12,21 @@ from sqlalchemy.orm import Session
 
 from privlink.cloud import contract as c
 from privlink.cloud.local.account import AccountBase
+from privlink.cloud.local.network import vpc_range
 from privlink.cloud.local.views import clean_tags, hex_id, lb_view, listener_view, tg_view
 from privlink.domain import cloud as rules
 from privlink.domain import validation
 from privlink.domain.errors import Conflict, InvalidInput, NotFound
 from privlink.store.base import utcnow
 from privlink.store.cloud_tables import (
+    LcAccount,
     LcEndpointService,
     LcListener,
     LcLoadBalancer,
     LcSubnet,
     LcTarget,
     LcTargetGroup,
+    LcVpc,
 )
 
 
@@ -37,7 +41,7 @@ class LoadBalancing(AccountBase):
         tags: c.Tags | None = None,
         client_token: str | None = None,
         deregistration_delay: float = 300.0,
-        vpc_id: str | None = None,  # local targets are host:port anywhere on this host
+        vpc_id: str | None = None,  # targets are checked against the account's VPCs
     ) -> c.TargetGroup:
         hc = health_check or rules.HealthCheck()
         if not 1 <= port <= 65535:
@@ -73,10 +77,13 @@ class LoadBalancing(AccountBase):
     def register_targets(self, arn: str, targets: Sequence[c.Target]) -> None:
         with self._tx() as s:
             self._own(s, LcTargetGroup, arn, "Target group")
+            reachable = self._reachable(s)
             for target in targets:
                 validation.target_host(target.host)
                 if not 1 <= target.port <= 65535:
                     raise InvalidInput(f"Target port {target.port}: accepted 1-65535")
+                if reachable is not None:
+                    _check_reachable(target.host, reachable)
                 row = s.scalar(
                     select(LcTarget).where(
                         LcTarget.target_group_arn == arn,
@@ -96,6 +103,16 @@ class LoadBalancing(AccountBase):
                     )
                 elif row.drain_until is not None:  # re-registered while draining
                     row.drain_until, row.state = None, "initial"
+
+    def _reachable(self, s: Session) -> list[ipaddress.IPv4Network] | None:
+        """Where a tenant's account may send traffic: its VPCs' addresses in this region
+        and what the operator allows; None for the operator's and the server's own."""
+        account = s.get(LcAccount, self.account_id)
+        if account is None or account.project is None:
+            return None
+        vpcs = s.scalars(self._regional(LcVpc)).all()
+        own = [ipaddress.IPv4Network(vpc_range(v.net_index)) for v in vpcs]
+        return own + self.cloud.target_addresses
 
     def deregister_targets(self, arn: str, targets: Sequence[c.Target]) -> None:
         with self._tx() as s:
@@ -270,3 +287,18 @@ class LoadBalancing(AccountBase):
                 raise NotFound(f"Listener {arn!r} does not exist")
             self._own(s, LcLoadBalancer, listener.load_balancer_arn, "Load balancer")
             s.delete(listener)
+
+
+def _check_reachable(host: str, reachable: list[ipaddress.IPv4Network]) -> None:
+    """A tenant's target is an address inside its VPCs or the operator's allowed ranges,
+    so its health checks and traffic reach nothing else on this host."""
+    try:
+        address = ipaddress.IPv4Address(host)
+    except ValueError:
+        address = None
+    if address is None or not any(address in network for network in reachable):
+        ranges = ", ".join(str(n) for n in reachable) or "none yet: create a VPC first"
+        raise InvalidInput(
+            f"Target {host[:64]} is not an address in your VPCs or the ranges the operator "
+            f"allows (PRIVLINK_CLOUD_TARGET_ADDRESSES); accepted: an IPv4 address in {ranges}"
+        )
