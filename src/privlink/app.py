@@ -64,6 +64,7 @@ def create_app(
             settings.cloud_call_delay,
             settings.cloud_vpc_quota,
             settings.target_ranges,
+            settings.cloud_resource_quota,
         )
         if settings.cloud is CloudDriver.local
         else None

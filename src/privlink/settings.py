@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     cloud_vpc_quota: Annotated[int, Field(ge=1, le=100)] = Field(
         10, description="Local-cloud VPCs the accounts of one project may hold at once."
     )
+    cloud_resource_quota: Annotated[int, Field(ge=1, le=100000)] = Field(
+        100,
+        description="Local-cloud accounts, target groups, load balancers, endpoint services "
+        "and endpoints the accounts of one project may hold at once, of each kind.",
+    )
     cloud_target_addresses: str = Field(
         "",
         description="Local cloud: comma-separated IPv4 ranges tenants' target groups may "

@@ -77,3 +77,55 @@ class TestDeletes:
         account.delete_subnet(subnet.id)
         account.delete_vpc(vpc.id)
         assert account.describe_vpcs() == []
+
+
+class TestResourceQuota:
+    """Accounts, target groups, NLBs, endpoint services and endpoints: per project and kind."""
+
+    @pytest.fixture
+    def small(self, migrated: Engine) -> LocalCloud:
+        return LocalCloud(make_sessionmaker(migrated), resource_quota=2)
+
+    def test_each_kind_stops_at_the_quota_and_retries_are_free(self, small: LocalCloud) -> None:
+        small.create_account("a1", project="alpha")
+        small.create_account("a2", project="alpha")
+        with pytest.raises(Conflict, match=r"holds 2 local-cloud accounts, its quota .* is 2"):
+            small.create_account("a3", project="alpha")
+        one, two = small.account("a1", REGION), small.account("a2", REGION)
+        one.create_target_group(name="t1", port=80, client_token="tok-1")
+        two.create_target_group(name="t2", port=80)
+        again = one.create_target_group(name="t1", port=80, client_token="tok-1")
+        assert again.name == "t1"  # the same create retried: not a new one
+        with pytest.raises(Conflict, match="target groups, its quota"):
+            one.create_target_group(name="t3", port=80)
+        small.create_account("b1", project="beta")
+        small.account("b1", REGION).create_target_group(name="t1", port=80)
+        one.delete_target_group(again.arn)
+        one.create_target_group(name="t3", port=80)  # freed
+
+    def test_the_operators_accounts_have_no_quota(self, small: LocalCloud) -> None:
+        for name in ("o1", "o2", "o3"):
+            small.create_account(name)
+        ops = small.account("o1", REGION)
+        for number in range(3):
+            ops.create_target_group(name=f"t{number}", port=80)
+
+    def test_targets_per_group_and_security_groups_per_vpc(
+        self, cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from privlink.cloud import contract as c
+        from privlink.domain import cloud as rules
+
+        monkeypatch.setattr(rules, "MAX_TARGETS", 2)
+        monkeypatch.setattr(rules, "MAX_SECURITY_GROUPS", 1)
+        cloud.create_account("a1", project="alpha")
+        account = cloud.account("a1", REGION)
+        vpc = account.create_vpc("10.0.0.0/16")
+        base = network.vpc_range(vpc.net_index).rsplit(".", 2)[0]
+        arn = account.create_target_group(name="web", port=80).arn
+        account.register_targets(arn, [c.Target(f"{base}.0.1", 80), c.Target(f"{base}.0.2", 80)])
+        with pytest.raises(Conflict, match="at most 2 targets"):
+            account.register_targets(arn, [c.Target(f"{base}.0.3", 80)])
+        account.create_security_group(vpc.id, "one")
+        with pytest.raises(Conflict, match="security groups"):
+            account.create_security_group(vpc.id, "two")

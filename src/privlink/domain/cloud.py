@@ -207,3 +207,18 @@ def shared_azs(
             "and the endpoint's subnets in at least one common AZ ID"
         )
     return shared
+
+
+# Per-parent limits of the local cloud (AWS's are higher; these keep one tenant's health
+# checks and rows bounded on a shared host).
+MAX_TARGETS = 100  # per target group
+MAX_SECURITY_GROUPS = 100  # per VPC
+
+
+def check_quota(project: str, held: int, quota: int, what: str) -> None:
+    """A tenant's local-cloud resources of one kind stay within the operator's quota."""
+    if held >= quota:
+        raise Conflict(
+            f"Project {project} holds {held} local-cloud {what}, its quota "
+            f"(PRIVLINK_CLOUD_RESOURCE_QUOTA) is {quota}; delete one first"
+        )

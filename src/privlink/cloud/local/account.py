@@ -8,16 +8,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from privlink.cloud import contract as c
 from privlink.cloud.local.views import clean_tags
+from privlink.domain import cloud as rules
 from privlink.domain import validation
 from privlink.domain.errors import Conflict, InvalidInput, NotFound
 from privlink.store.base import Base
 from privlink.store.cloud_tables import (
+    LcAccount,
     LcEndpoint,
     LcEndpointService,
     LcLoadBalancer,
@@ -84,6 +86,23 @@ class AccountBase(c.CloudDriver):
         if row is None or owner != self.account_id:
             raise NotFound(f"{what} {key!r} does not exist in account {self.account_id}")
         return row
+
+    def _within_quota(self, s: Session, model: Any, what: str) -> None:
+        """A tenant's accounts together hold at most the quota of each kind; the
+        operator's and the server's own have none."""
+        owner = s.get(LcAccount, self.account_id)
+        if owner is None or owner.project is None:
+            return
+        query = (
+            select(func.count())
+            .select_from(model)
+            .join(LcAccount, model.account_id == LcAccount.id)
+            .where(LcAccount.project == owner.project)
+        )
+        if hasattr(model, "state"):
+            query = query.where(model.state.not_in(["deleted", "Deleted"]))
+        held = s.scalar(query) or 0
+        rules.check_quota(owner.project, held, self.cloud.resource_quota, what)
 
     def _by_token(self, s: Session, model: Any, token: str | None) -> Any:
         """The resource an earlier create with this client token made, if any."""

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -61,10 +61,12 @@ class LocalCloud:
         call_delay: float = 0.0,
         vpc_quota: int = 10,
         target_addresses: Sequence[str] = (),
+        resource_quota: int = 100,
     ) -> None:
         self.sessions = sessions
         self.call_delay = call_delay
         self.vpc_quota = vpc_quota  # per project, over all its accounts
+        self.resource_quota = resource_quota  # per project and kind (accounts, NLBs, …)
         # Where tenants' targets may be besides their own VPCs (the operator's choice).
         self.target_addresses = [ipaddress.IPv4Network(n) for n in target_addresses]
 
@@ -85,6 +87,9 @@ class LocalCloud:
             with self.tx() as s:
                 if s.scalar(self._named(name, project)) is not None:
                     raise taken
+                if project is not None:
+                    held = s.scalar(select(func.count()).where(LcAccount.project == project))
+                    rules.check_quota(project, held or 0, self.resource_quota, "accounts")
                 account = LcAccount(
                     id=account_id or rules.new_account_id(), name=name, project=project
                 )

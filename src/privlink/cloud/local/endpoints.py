@@ -43,6 +43,7 @@ class Endpoints(AccountBase):
                 return service_view(s, found)
             for arn in load_balancer_arns:
                 self._own(s, LcLoadBalancer, arn, "Load balancer")
+            self._within_quota(s, LcEndpointService, "endpoint services")
             service_id = f"vpce-svc-{hex_id(17)}"
             svc = LcEndpointService(
                 id=service_id,
@@ -154,6 +155,7 @@ class Endpoints(AccountBase):
             if (found := self._by_token(s, LcEndpoint, client_token)) is not None:
                 return endpoint_view(found)
             vpc = self._own(s, LcVpc, vpc_id, "VPC")
+            self._within_quota(s, LcEndpoint, "interface endpoints")
             subnets = [self._own(s, LcSubnet, sid, "Subnet") for sid in subnet_ids]
             if any(sub.vpc_id != vpc_id for sub in subnets):
                 raise InvalidInput(f"Every subnet must be in VPC {vpc_id}")

@@ -7,7 +7,7 @@ import ipaddress
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from privlink.cloud import contract as c
@@ -51,6 +51,7 @@ class LoadBalancing(AccountBase):
             if (found := self._by_token(s, LcTargetGroup, client_token)) is not None:
                 return tg_view(found)
             self._check_name_free(s, LcTargetGroup, name, "target group")
+            self._within_quota(s, LcTargetGroup, "target groups")
             tg = LcTargetGroup(
                 arn=self._arn("targetgroup", f"{name}/{hex_id(16)}"),
                 name=name,
@@ -78,6 +79,12 @@ class LoadBalancing(AccountBase):
         with self._tx() as s:
             self._own(s, LcTargetGroup, arn, "Target group")
             reachable = self._reachable(s)
+            held = s.scalar(select(func.count()).where(LcTarget.target_group_arn == arn)) or 0
+            if reachable is not None and held + len(targets) > rules.MAX_TARGETS:
+                raise Conflict(
+                    f"A target group holds at most {rules.MAX_TARGETS} targets; "
+                    f"it has {held}, {len(targets)} more asked for"
+                )
             for target in targets:
                 validation.target_host(target.host)
                 if not 1 <= target.port <= 65535:
@@ -205,6 +212,7 @@ class LoadBalancing(AccountBase):
                     f"A load balancer takes at most one subnet per AZ; got AZ IDs {', '.join(azs)}"
                 )
             self._check_name_free(s, LcLoadBalancer, name, "load balancer")
+            self._within_quota(s, LcLoadBalancer, "load balancers")
             lb = LcLoadBalancer(
                 arn=self._arn("loadbalancer", f"net/{name}/{hex_id(16)}"),
                 name=name,

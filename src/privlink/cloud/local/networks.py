@@ -175,6 +175,12 @@ class Networks(AccountBase):
     def create_security_group(self, vpc_id: str, name: str) -> LcSecurityGroup:
         with self._tx() as s:
             self._own(s, LcVpc, vpc_id, "VPC")
+            held = s.scalar(select(func.count()).where(LcSecurityGroup.vpc_id == vpc_id)) or 0
+            if held >= rules.MAX_SECURITY_GROUPS:
+                raise Conflict(
+                    f"VPC {vpc_id} holds {held} security groups, the most the local cloud "
+                    "allows; delete one first"
+                )
             group = LcSecurityGroup(
                 id=rules.new_id("sg"), vpc_id=vpc_id, name=name[:255], ingress=[]
             )
