@@ -347,6 +347,36 @@ def test_a_project_session_sees_no_other_project(page: Page, server: Server) -> 
     assert page.get_by_label("Project").locator("option").all_inner_texts() == ["alpha"]
 
 
+def test_a_read_only_session_looks_but_cannot_change(page: Page, server: Server) -> None:
+    project_with_token("alpha")
+    cli(
+        "admin", "service", "register", "pg-1", "--project", "alpha", "--type", "pg",
+        "--cloud", "aws-eu-west-1", "--plan", "business-4", "--node", "pg=127.0.0.1:5432",
+    )  # fmt: skip
+    reader = cli("admin", "token", "create", "--project", "alpha", "--role", "read-only")
+    log_in(page, server, reader["full_token"])
+    expect(page.get_by_text("read-only token")).to_be_visible()
+    page.get_by_role("link", name="pg-1").click()
+    expect(page.get_by_role("heading", name="Connection information")).to_be_visible()
+    expect(page.get_by_role("button", name="Save configuration")).to_be_hidden()
+    page.get_by_role("link", name="Network").click()
+    expect(page.get_by_text("No PrivateLink yet")).to_be_visible()
+    expect(page.get_by_role("button", name="Create PrivateLink")).to_be_hidden()
+    shot(page, "read-only-network")
+    # A change sent anyway (the form posted by hand) is refused by the server.
+    answer = page.evaluate(
+        """async () => {
+            const csrf = document.querySelector('input[name=csrf]').value;
+            const body = new URLSearchParams({csrf, principals: 'arn:aws:iam::123456789012:root'});
+            const r = await fetch(location.pathname.replace(/network$/, 'privatelink'),
+                                  {method: 'POST', body, redirect: 'manual'});
+            return r.status;
+        }"""
+    )
+    assert answer == 403
+    expect(page.get_by_text("No PrivateLink yet")).to_be_visible()
+
+
 def test_a_bad_token_is_refused_next_to_the_field(page: Page, server: Server) -> None:
     page.goto(f"{server.url}/console/projects/alpha/services")
     expect(page).to_have_url(re.compile(r"/login$"))
