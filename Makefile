@@ -8,7 +8,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(abspath $(PY))
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test fuzz system-packages lint typecheck contracts pytest bench-cli bench-dataplane bench-inbound bench-outbound bench-lookup clean lock
+.PHONY: run test fuzz system-packages lint typecheck contracts pytest bench-cli bench-dataplane bench-inbound bench-outbound bench-lookup bench-scale clean lock
 
 $(UV):
 	python3 -m venv $(VENV)
@@ -58,6 +58,9 @@ bench-inbound: $(VENV)/.main
 
 bench-outbound: $(VENV)/.main
 	$(PY) benchmarks/outbound.py
+
+bench-scale: $(VENV)/.main
+	$(PY) benchmarks/scale.py
 
 bench-lookup: $(VENV)/.main
 	$(PY) benchmarks/local_lookup.py

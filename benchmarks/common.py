@@ -62,6 +62,7 @@ class Serve:
     url: str
     env: dict[str, str]
     api: httpx.Client
+    pid: int = 0
 
 
 def _ready(url: str) -> bool:
@@ -95,7 +96,7 @@ def serve(**settings: str) -> Iterator[Serve]:
         admin = (data / "admin-token").read_text().strip()
         headers = {"Authorization": f"aivenv1 {admin}"}
         with httpx.Client(base_url=url, headers=headers, timeout=30) as api:
-            yield Serve(url=url, env={**env, "PRIVLINK_URL": url}, api=api)
+            yield Serve(url=url, env={**env, "PRIVLINK_URL": url}, api=api, pid=process.pid)
     finally:
         process.terminate()
         process.wait(30)

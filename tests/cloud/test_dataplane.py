@@ -7,12 +7,15 @@ import hashlib
 import os
 import socket
 import threading
+import time
+from typing import Any
 
 import pytest
 
 from privlink.cloud.local import proxy_protocol
 from privlink.cloud.local.forwarder import HIGH_WATER
 from tests.cloud.harness import (
+    REGION,
     Cloud,
     echo_handler,
     name_handler,
@@ -312,3 +315,42 @@ class TestMode:
         from tests.cloud.harness import DATAPLANE_MODE
 
         assert running_cloud.dataplane.mode == DATAPLANE_MODE
+
+
+class TestIdleCost:
+    def test_passes_run_on_changes_only(self, running_cloud: Cloud) -> None:
+        """With nothing changing, the data plane reads one row per interval and no routes;
+        a change (here: an endpoint) brings the pass that forwards it."""
+        world = running_cloud
+        backend = world.start_backend("a", name_handler("a"))
+        port = free_port()
+        name = world.service([backend], port=port)
+        passes: list[float] = []
+        original = world.cloud.routes
+
+        def counted() -> Any:
+            passes.append(time.monotonic())
+            return original()
+
+        world.cloud.routes = counted  # type: ignore[method-assign]
+        seen = [world.cloud.generation()]
+
+        def settled() -> bool:  # the health checker's first writes are done
+            seen.append(world.cloud.generation())
+            time.sleep(0.3)
+            return world.cloud.generation() == seen[-1]
+
+        wait_for(settled)
+        passes.clear()
+        generation = world.cloud.generation()
+        time.sleep(1.0)  # ten intervals with nothing changing
+        assert world.cloud.generation() == generation
+        assert passes == []
+        world.cloud.create_account("other")
+        world.cloud.account("other", REGION).create_vpc("10.7.0.0/16")  # forwards nothing
+        assert world.cloud.generation() == generation
+        endpoint = world.endpoint(name)
+        assert world.cloud.generation() > generation
+        assert passes  # the endpoint's pass bound it, so it went `available`
+        with world.connect(endpoint, port) as sock:
+            assert recv_line(sock) == b"a\n"

@@ -192,3 +192,25 @@ class LcEndpoint(Tagged, Base):
     reason: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     client_token: Mapped[str | None] = mapped_column(String(64))
+
+
+class LcGeneration(Base):
+    """One row counting changes to what the data plane forwards (endpoints, listeners,
+    targets, security groups, services): it re-reads its routes only when this moved."""
+
+    __tablename__ = "lc_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# The tables whose rows make up routes and target health.
+FORWARDING = (
+    LcSecurityGroup,
+    LcTargetGroup,
+    LcTarget,
+    LcLoadBalancer,
+    LcListener,
+    LcEndpointService,
+    LcEndpoint,
+)

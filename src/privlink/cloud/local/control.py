@@ -14,9 +14,10 @@ import ipaddress
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,9 +31,11 @@ from privlink.domain import validation
 from privlink.domain.errors import Conflict, NotFound
 from privlink.store.base import as_utc, utcnow
 from privlink.store.cloud_tables import (
+    FORWARDING,
     LcAccount,
     LcEndpoint,
     LcEndpointService,
+    LcGeneration,
     LcListener,
     LcSecurityGroup,
     LcTarget,
@@ -67,6 +70,7 @@ class LocalCloud:
         self.call_delay = call_delay
         self.vpc_quota = vpc_quota  # per project, over all its accounts
         self.resource_quota = resource_quota  # per project and kind (accounts, NLBs, …)
+        event.listen(sessions, "after_flush", _count_forwarding_changes)
         # Where tenants' targets may be besides their own VPCs (the operator's choice).
         self.target_addresses = [ipaddress.IPv4Network(n) for n in target_addresses]
 
@@ -162,6 +166,16 @@ class LocalCloud:
         return LocalAccount(self, found.id, rules.region(region), principal)
 
     # -- what the data plane needs ----------------------------------------
+    def generation(self) -> int:
+        """How many times what the data plane forwards has changed (on any replica)."""
+        with self.tx() as s:
+            return s.scalar(select(LcGeneration.value).where(LcGeneration.id == 1)) or 0
+
+    def next_drain(self) -> datetime | None:
+        """When the next deregistered target's delay ends (it then leaves its group)."""
+        with self.tx() as s:
+            return as_utc(s.scalar(select(func.min(LcTarget.drain_until))))
+
     def routes(self) -> list[Route]:
         """Every (endpoint address, listener port) of every accepted endpoint.
 
@@ -268,3 +282,13 @@ class LocalCloud:
 
 class LocalAccount(Networks, LoadBalancing, Endpoints):
     """One account in one region: the customer's and the platform's handle on the cloud."""
+
+
+def _count_forwarding_changes(session: Session, _context: object) -> None:
+    """After a flush that wrote rows the data plane reads, move the generation on (in the
+    same transaction, so it is seen exactly when the change is)."""
+    touched = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(row, FORWARDING) for row in touched):
+        session.connection().execute(
+            update(LcGeneration).where(LcGeneration.id == 1).values(value=LcGeneration.value + 1)
+        )

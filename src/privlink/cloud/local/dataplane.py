@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
+from datetime import datetime
 
 import structlog
 
@@ -23,9 +25,11 @@ from privlink.cloud.local.forwarder import Forwarder, Listen
 from privlink.cloud.local.health import HealthBoard, HealthChecker
 from privlink.domain.cloud import TargetHealth
 from privlink.domain.errors import InvalidInput
+from privlink.store.base import utcnow
 
 log = structlog.get_logger(__name__)
 MODES = ("auto", "kernel", "userspace")
+FULL_SYNC = 300.0  # seconds between passes with no change seen (a safety net)
 
 
 def resolve_mode(mode: str) -> str:
@@ -72,6 +76,9 @@ class DataPlane:
         self._applied: str = ""
         self._kernel_targets: dict[str, tuple[Target, ...]] = {}
         self._kernel_lock = asyncio.Lock()
+        self._generation = -1  # of the cloud's forwarding state last synced
+        self._drain_at: datetime | None = None
+        self._full_at = 0.0
 
     async def start(self) -> None:
         self.mode = await asyncio.to_thread(resolve_mode, self.requested_mode)
@@ -97,7 +104,7 @@ class DataPlane:
             await asyncio.to_thread(nft.remove)
 
     def kick(self) -> None:
-        """Sync now rather than at the next interval (after a change through the API)."""
+        """Look for changes now rather than at the next interval (after an API change)."""
         self._kick.set()
 
     def forwarding_to(self, target_group_arn: str) -> list[Target]:
@@ -113,8 +120,19 @@ class DataPlane:
         kernel = nft.count_connections(addresses) if self.mode == "kernel" else 0
         return self.forwarder.live_connections(endpoint_id) + kernel
 
+    async def _due(self) -> bool:
+        """Whether a pass is needed: what forwards changed (one row read, so idle costs
+        nothing per object), a deregistered target's delay ended, or the slow safety pass."""
+        if await asyncio.to_thread(self.cloud.generation) != self._generation:
+            return True
+        if self._drain_at is not None and self._drain_at <= utcnow():
+            return True
+        return time.monotonic() >= self._full_at
+
     async def sync(self) -> None:
         """One pass: forward what should, stop what should not, provision endpoints."""
+        self._generation = await asyncio.to_thread(self.cloud.generation)
+        self._full_at = time.monotonic() + FULL_SYNC
         routes = await asyncio.to_thread(self.cloud.routes)
         in_kernel = [r for r in routes if self.mode == "kernel" and not r.proxy_protocol_v2]
         in_user = [r for r in routes if r not in in_kernel]
@@ -144,6 +162,7 @@ class DataPlane:
             await asyncio.to_thread(self.cloud.mark_provisioned, ready)
             self.on_provisioned(ready)  # consumers waiting for `available` may look now
         await asyncio.to_thread(self.cloud.drop_drained)
+        self._drain_at = await asyncio.to_thread(self.cloud.next_drain)
 
     async def _sync_userspace(self, routes: list[Route]) -> tuple[set[str], set[str]]:
         wanted = {
@@ -208,7 +227,8 @@ class DataPlane:
                 await asyncio.wait_for(self._kick.wait(), self.sync_interval)
             self._kick.clear()
             try:
-                await self.sync()
+                if await self._due():
+                    await self.sync()
             except Exception:  # keep forwarding; the next pass retries
                 log.exception("data plane sync failed")
 
