@@ -47,7 +47,7 @@ test: system-packages lint typecheck contracts pytest
 
 # The API fuzzed for longer than `make test` does (same test, more examples per operation).
 fuzz: $(VENV)/.dev
-	PRIVLINK_FUZZ_EXAMPLES=$${PRIVLINK_FUZZ_EXAMPLES:-150} $(VENV)/bin/pytest -q tests/fuzz \
+	PRIVLINK_FUZZ_EXAMPLES=$${PRIVLINK_FUZZ_EXAMPLES:-230} $(VENV)/bin/pytest -q tests/fuzz \
 	  -p no:cacheprovider -o timeout=3600
 
 bench-cli: $(VENV)/.main

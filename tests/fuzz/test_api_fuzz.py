@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -67,11 +68,15 @@ CHECKS = [
 ]
 
 
-def test_every_operation_answers_as_documented(api_schema: Any) -> None:
+def test_every_operation_answers_as_documented(
+    api_schema: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Generated requests for each operation in turn (a fixed seed: the same every run)."""
     headers = {"Authorization": f"aivenv1 {TOKEN['alpha']}"}
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) > 60
+    sent = [0]
+    started = time.monotonic()
 
     for operation, mode in itertools.product(operations, MODES):
 
@@ -86,6 +91,7 @@ def test_every_operation_answers_as_documented(api_schema: Any) -> None:
         def call(case: schemathesis.Case) -> None:
             if "project" in (case.path_parameters or {}):
                 case.path_parameters["project"] = "alpha"
+            sent[0] += 1
             case.call_and_validate(headers=headers, checks=CHECKS)
 
         try:
@@ -93,3 +99,8 @@ def test_every_operation_answers_as_documented(api_schema: Any) -> None:
         except Unsatisfiable:
             # Nothing invalid to send (no parameters or body): the positive run covers it.
             assert mode is schemathesis.GenerationMode.NEGATIVE, operation.label
+    with capsys.disabled():
+        print(
+            f"\nfuzz: {len(operations)} operations x {len(MODES)} modes, {sent[0]} requests in "
+            f"{time.monotonic() - started:.0f} s: no server error, no schema violation"
+        )
