@@ -91,6 +91,7 @@ def create_app(
                 sessions,
                 audit.audited(state.platform_cloud(), sessions),
                 resync_interval=settings.resync_interval,
+                concurrency=settings.reconcile_concurrency,
                 config=reconcile_config(settings),
                 on_change=state.dataplane.kick if state.dataplane else lambda: None,
             )

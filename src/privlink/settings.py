@@ -73,7 +73,13 @@ class Settings(BaseSettings):
         "10000-31000", description="Listener ports handed to per-broker NLB listeners."
     )
     resync_interval: Annotated[float, Field(gt=0, le=86400)] = Field(
-        30.0, description="Seconds between full resyncs of every object with the cloud."
+        300.0,
+        description="Seconds (about: each object gets 0.5-1x of it) between looks at an "
+        "object that nothing asked to change, to notice changes made outside privlink. "
+        "Changes through privlink and the local cloud act at once.",
+    )
+    reconcile_concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
+        4, description="Reconcile steps of different objects run side by side."
     )
     aws_principal: str | None = Field(
         None,

@@ -102,6 +102,7 @@ def add(
                 state=state,
                 next_attempt_at=None if due_in is None else utcnow() + timedelta(seconds=due_in),
                 reconciled_at=None if due_in is not None else utcnow(),
+                resync_at=None if due_in is not None else utcnow() + timedelta(seconds=RESYNC),
             )
         )
     return vpc_id
@@ -132,8 +133,25 @@ class TestDue:
         newer = add(sessions, due_in=-1)
         older = add(sessions, due_in=-5)
         stale = add(sessions, due_in=None)
-        edit(sessions, stale, reconciled_at=utcnow() - timedelta(seconds=RESYNC + 1))
+        edit(sessions, stale, resync_at=utcnow() - timedelta(seconds=1))
         assert kind.due(sessions) == [older, newer, stale]
+        assert kind.due(sessions, limit=2) == [older, newer]
+
+    def test_a_step_sets_the_next_resync_a_jittered_interval_later(
+        self, sessions: sessionmaker[Session], kind: queue.Kind
+    ) -> None:
+        """Each object its own time in [0.5, 1] x the interval: resyncs spread out."""
+        objects = [add(sessions) for _ in range(20)]
+        for obj in objects:
+            before = utcnow()
+            kind.run(sessions, obj)
+            seen = row(sessions, obj)
+            assert seen.next_attempt_at is None
+            gap = (as_utc(seen.resync_at) - before).total_seconds()
+            assert RESYNC * 0.5 - 1 <= gap <= RESYNC + 1
+        times = {row(sessions, obj).resync_at for obj in objects}
+        assert len(times) == len(objects)
+        assert kind.due(sessions) == []
 
     def test_not_yet_due_recently_seen_and_out_of_scope_are_left(
         self, sessions: sessionmaker[Session], kind: queue.Kind

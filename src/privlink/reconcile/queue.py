@@ -1,7 +1,9 @@
 """The work queue of reconciled objects, kept in their own rows (`store.tables.Queued`).
 
 An object is due when a step was asked for or a retry is due (`next_attempt_at`),
-or when it has not been looked at for a resync interval. A step runs under a
+or when its own resync time has come (`resync_at`: a jittered interval after its last
+step, so resyncs of many objects spread out instead of arriving together). Asked-for
+steps are served first, in batches, so a resync backlog never delays a create. A step runs under a
 lease, so several processes can share one PostgreSQL; a lease held by a process
 of this host that is gone (SIGKILL) is taken over at once, others expire.
 Errors are temporary (retried with jittered exponential backoff) unless they
@@ -57,9 +59,9 @@ class Kind:
     only: Any = None
     routes: bool = False
 
-    def due(self, sessions: sessionmaker[Session]) -> list[str]:
+    def due(self, sessions: sessionmaker[Session], limit: int | None = None) -> list[str]:
         return due(
-            sessions, self.model, self.resync, resync_failed=self.resync_failed, only=self.only
+            sessions, self.model, resync_failed=self.resync_failed, only=self.only, limit=limit
         )
 
     def next_due(self, sessions: sessionmaker[Session]) -> datetime | None:
@@ -84,17 +86,15 @@ class Kind:
 def due(
     sessions: sessionmaker[Session],
     model: Any,
-    resync: float,
     *,
     resync_failed: bool = False,
     only: Any = None,
+    limit: int | None = None,
 ) -> list[str]:
-    """IDs of objects whose next step is due: asked for, retried, or up for resync."""
+    """IDs of objects whose next step is due: asked for, retried, or up for resync; the
+    asked-for ones first (oldest wish first), at most `limit`."""
     now = utcnow()
-    stale = or_(
-        model.reconciled_at.is_(None),
-        model.reconciled_at <= now - timedelta(seconds=resync),
-    )
+    stale = or_(model.resync_at.is_(None), model.resync_at <= now)
     idle = and_(model.next_attempt_at.is_(None), stale)
     if not resync_failed:
         idle = and_(idle, model.state != FAILED)
@@ -105,8 +105,9 @@ def due(
         rows = s.execute(
             select(model.id, model.lease_owner, model.lease_until)
             .where(wanted)
-            # Asked-for steps first (oldest wish first), resyncs after.
-            .order_by(model.next_attempt_at.is_(None), model.next_attempt_at)
+            # Asked-for steps first (oldest wish first), resyncs after (oldest first).
+            .order_by(model.next_attempt_at.is_(None), model.next_attempt_at, model.resync_at)
+            .limit(limit)
         ).all()
     return [obj_id for obj_id, owner, until in rows if lease_free(owner, as_utc(until), now)]
 
@@ -129,8 +130,14 @@ def lease_free(owner: str | None, until: datetime | None, now: datetime) -> bool
 
 
 def next_due(sessions: sessionmaker[Session], model: Any) -> datetime | None:
+    """When the soonest step or resync of this kind is due."""
     with sessions() as s:
-        return as_utc(s.scalar(select(func.min(model.next_attempt_at))))
+        found: list[datetime | None] = [
+            as_utc(s.scalar(select(func.min(model.next_attempt_at)))),
+            as_utc(s.scalar(select(func.min(model.resync_at)))),
+        ]
+    times: list[datetime] = [t for t in found if t is not None]
+    return min(times) if times else None
 
 
 def claim(sessions: sessionmaker[Session], model: Any, obj_id: str) -> datetime | None:
@@ -175,6 +182,7 @@ def run(
         row = s.get(model, obj_id)
         if row is not None:
             row.attempts, row.reconciled_at = 0, utcnow()
+            row.resync_at = row.reconciled_at + timedelta(seconds=resync * random.uniform(0.5, 1))
             woken = as_utc(row.next_attempt_at)
             # Asked for again while this step ran (e.g. the customer accepted): keep that.
             if woken is None or woken < claimed_at:

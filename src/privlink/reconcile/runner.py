@@ -1,10 +1,12 @@
 """Runs reconcile steps in the background of `privlink serve`.
 
-Each pass runs one step for every object that is due, in a worker thread. Every
-kind (project VPCs, PrivateLinks, outbound links) is a `queue.Kind` on the one
-work queue kept in the objects' rows: retries, backoff and leases live in the
-database. A temporary error only delays convergence: the object is tried again
-after a backoff that doubles up to the resync interval.
+Each pass works through the objects that are due in batches, kind by kind (project VPCs
+before what uses them); each batch is read afresh with asked-for steps first, so a create
+never waits behind a backlog of resyncs. Steps of different objects run side by side in
+worker threads (`concurrency`), never two of one object (its lease). Every kind (project
+VPCs, PrivateLinks, outbound links) is a `queue.Kind` on the one work queue kept in the
+objects' rows: retries, backoff, resync times and leases live in the database. A
+temporary error only delays convergence: the object is tried again after a backoff.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from privlink.reconcile import outbound, privatelinks, queue, vpcs
 from privlink.store.base import utcnow
 
 log = structlog.get_logger(__name__)
+MAX_BATCHES = 1000  # per pass; then the loop looks at the clock and its wakes again
 
 
 class Runner:
@@ -33,6 +36,7 @@ class Runner:
         resync_interval: float = 30.0,
         config: privatelinks.Config | None = None,
         on_change: Callable[[], None] = lambda: None,
+        concurrency: int = 4,
     ) -> None:
         self.sessions = sessions
         self.platform_cloud = platform
@@ -48,6 +52,7 @@ class Runner:
             outbound.kind(sessions, platform, outbound.Config(resync_interval, backoff)),
         ]
         self.on_change = on_change
+        self.concurrency = concurrency
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -69,11 +74,30 @@ class Runner:
         return self.platform_cloud.driver(region)
 
     async def run_once(self) -> None:
-        """One step for every due object, kind by kind (project VPCs before what uses them)."""
-        async with self._lock:
-            for kind in self.kinds:
-                for obj_id in await asyncio.to_thread(kind.due, self.sessions):
-                    await self._run(kind, obj_id)
+        """Steps until nothing is due (at most MAX_BATCHES batches, then the loop goes on)."""
+        for _ in range(MAX_BATCHES):
+            async with self._lock:
+                worked = False
+                for kind in self.kinds:
+                    batch = await asyncio.to_thread(kind.due, self.sessions, self.batch_size)
+                    if batch:
+                        worked = True
+                        await self._run_all(kind, batch)
+            if not worked:
+                return
+
+    @property
+    def batch_size(self) -> int:
+        return self.concurrency * 8
+
+    async def _run_all(self, kind: queue.Kind, batch: list[str]) -> None:
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def one(obj_id: str) -> None:
+            async with slots:
+                await self._run(kind, obj_id)
+
+        await asyncio.gather(*(one(obj_id) for obj_id in batch))
 
     async def _run(self, kind: queue.Kind, obj_id: str) -> None:
         await asyncio.to_thread(kind.run, self.sessions, obj_id)

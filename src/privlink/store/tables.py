@@ -12,10 +12,13 @@ from privlink.store.base import Base, utcnow
 
 
 class Queued:
-    """Work-queue columns of a reconciled object: when its next step is due, failures
-    so far, when it last converged, and who holds the lease on it."""
+    """Work-queue columns of a reconciled object: when its next step is due, when its next
+    resync is, failures so far, when it last converged, and who holds the lease on it."""
 
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    # When it is next looked at with nothing asked for (each object its own time, so
+    # resyncs spread over the interval instead of arriving together).
+    resync_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     reconciled_at: Mapped[datetime | None] = mapped_column(default=None)
     lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
