@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from privlink.domain import privatelink as rules
 from privlink.domain.errors import Conflict, NotFound
@@ -210,7 +210,23 @@ class ComponentRoute:
 
 def routes(session: Session, service: Service) -> list[ComponentRoute]:
     """One `route: privatelink` component entry per (component with access, active connection)."""
-    pl = find(session, service)
+    return routes_of(service, find(session, service))
+
+
+def of_services(session: Session, services: Sequence[Service]) -> dict[int, Privatelink]:
+    """The PrivateLinks of many services with their ports and connections: three queries
+    however many services (a list must not cost queries per row)."""
+    if not services:
+        return {}
+    found = session.scalars(
+        select(Privatelink)
+        .where(Privatelink.service_id.in_([s.id for s in services]))
+        .options(selectinload(Privatelink.ports), selectinload(Privatelink.connections))
+    ).all()
+    return {pl.service_id: pl for pl in found}
+
+
+def routes_of(service: Service, pl: Privatelink | None) -> list[ComponentRoute]:
     if pl is None or pl.state != rules.ACTIVE:
         return []
     enabled = rules.access(service.user_config)

@@ -21,7 +21,7 @@ ServiceName = Path(max_length=64, description="Service name")
 @router.get("/v1/project/{project}/service")
 def list_services(project: ProjectDep, session: SessionDep) -> ServicesPublic:
     rows = registry.list_services(session, project=project)
-    return ServicesPublic(services=[ServicePublic.of(service_view.view(session, s)) for s in rows])
+    return ServicesPublic(services=[ServicePublic.of(v) for v in service_view.views(session, rows)])
 
 
 @router.get("/v1/project/{project}/service/{service}")
