@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 from privlink.store import migrate
+from privlink.store.db import make_engine
 from privlink.store.tables import Base
 
 
@@ -118,3 +123,27 @@ class TestUpgradeWithData:
         found = account.find_by_tags("target-group", {"privlink:privatelink": "pl-1"})
         assert found == ["arn:old"]
         assert account.find_by_tags("target-group", {"privlink:privatelink": "pl-2"}) == []
+
+
+@pytest.mark.postgres
+def test_replicas_starting_together_migrate_once(postgres_server: str, tmp_path: Path) -> None:
+    """Three `privlink db upgrade` at once on one fresh PostgreSQL database: all succeed
+    (one migrates under the advisory lock, the others then find nothing to do)."""
+    from tests.conftest import _fresh_postgres_database
+
+    url = _fresh_postgres_database(postgres_server)
+    privlink = str(Path(sys.executable).with_name("privlink"))
+    env = {**os.environ, "PRIVLINK_DATABASE_URL": url, "PRIVLINK_DATA_DIR": str(tmp_path)}
+    started = [
+        subprocess.Popen(
+            [privlink, "db", "upgrade"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        for _ in range(3)
+    ]
+    outputs = [process.communicate(timeout=120)[0].decode() for process in started]
+    assert [process.returncode for process in started] == [0, 0, 0], outputs
+    engine = make_engine(url)
+    try:
+        assert migrate.is_at_head(engine)
+    finally:
+        engine.dispose()
