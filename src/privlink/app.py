@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 import privlink
 from privlink import api, demo
@@ -28,7 +29,7 @@ from privlink.services import audit
 from privlink.settings import CloudDriver, Settings
 from privlink.state import AppState
 from privlink.store import sealing
-from privlink.store.db import make_engine, make_sessionmaker
+from privlink.store.db import background_engine, make_engine, make_sessionmaker
 
 
 def reconcile_config(settings: Settings) -> Config:
@@ -51,24 +52,29 @@ def platform_for(settings: Settings, local: LocalCloud | None) -> Platform:
     return AwsPlatform(principal=settings.aws_principal)
 
 
+def local_cloud(settings: Settings, sessions: sessionmaker[Session]) -> LocalCloud | None:
+    """The embedded cloud over these sessions, when it is the configured one."""
+    if settings.cloud is not CloudDriver.local:
+        return None
+    return LocalCloud(
+        sessions,
+        settings.cloud_call_delay,
+        settings.cloud_vpc_quota,
+        settings.target_ranges,
+        settings.cloud_resource_quota,
+    )
+
+
 def create_app(
     settings: Settings, *, engine: Engine | None = None, run_dataplane: bool = True
 ) -> FastAPI:
     """The whole HTTP surface; with the local cloud, its data plane runs in the lifespan."""
-    engine = engine or make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine, sealing.load(settings))
+    # API requests wait at most 5 s for a connection, then answer 503 (never hang).
+    engine = engine or make_engine(settings.database_url, pool_timeout=5)
+    sealer = sealing.load(settings)
+    sessions = make_sessionmaker(engine, sealer)
     registry = CollectorRegistry()
-    local = (
-        LocalCloud(
-            sessions,
-            settings.cloud_call_delay,
-            settings.cloud_vpc_quota,
-            settings.target_ranges,
-            settings.cloud_resource_quota,
-        )
-        if settings.cloud is CloudDriver.local
-        else None
-    )
+    local = local_cloud(settings, sessions)
     state = AppState(
         settings=settings,
         engine=engine,
@@ -81,15 +87,19 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         nodes = await demo.start_nodes() if settings.demo and run_dataplane else []
+        # The reconciler and the data plane: a database pool of their own.
+        work_engine = background_engine(engine)
+        work = sessions if work_engine is engine else make_sessionmaker(work_engine, sealer)
+        work_local = local if work is sessions else local_cloud(settings, work)
         if run_dataplane:
-            if local is not None:
+            if work_local is not None:
                 state.dataplane = DataPlane(
-                    local, mode=settings.dataplane.value, on_provisioned=state.provisioned
+                    work_local, mode=settings.dataplane.value, on_provisioned=state.provisioned
                 )
                 await state.dataplane.start()
             state.runner = Runner(
-                sessions,
-                audit.audited(state.platform_cloud(), sessions),
+                work,
+                audit.audited(platform_for(settings, work_local), work),
                 resync_interval=settings.resync_interval,
                 concurrency=settings.reconcile_concurrency,
                 config=reconcile_config(settings),
@@ -104,6 +114,8 @@ def create_app(
             if state.dataplane is not None:
                 await state.dataplane.stop()
             await demo.stop_nodes(nodes)
+            if work_engine is not engine:
+                work_engine.dispose()
 
     app = FastAPI(
         title="privlink",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
 from privlink.app import create_app
+from privlink.services import tenancy
 from privlink.settings import Settings
-from privlink.store.db import make_engine
+from privlink.store import migrate
+from privlink.store.db import make_engine, make_sessionmaker
 from tests.conftest import Api
 
 
@@ -57,3 +62,31 @@ class TestSecurityHeaders:
         headers = api.client.get("/docs").headers
         assert headers["x-frame-options"] == "DENY"
         assert "content-security-policy" not in headers
+
+
+@pytest.mark.postgres
+def test_an_exhausted_pool_answers_503_not_500(postgres_server: str, tmp_path: Path) -> None:
+    """Every API connection busy: requests wait briefly, then 503 with Retry-After; the
+    reconciler's own pool is untouched, and the API answers again once one is free."""
+    from tests.conftest import _fresh_postgres_database
+
+    url = _fresh_postgres_database(postgres_server)
+    settings = Settings(data_dir=tmp_path / "state", database_url=url, demo=False)
+    setup = make_engine(url)
+    migrate.upgrade(setup)  # takes two connections (the lock's and the migration's)
+    setup.dispose()
+    engine = make_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.5)
+    with make_sessionmaker(engine)() as session, session.begin():
+        tenancy.create_project(session, name="alpha")
+        token = tenancy.create_token(session, project="alpha").secret
+    headers = {"Authorization": f"aivenv1 {token}"}
+    app = create_app(settings, engine=engine, run_dataplane=False)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        held = engine.connect()  # the API's only connection, taken
+        busy = client.get("/v1/project/alpha/vpcs", headers=headers)
+        assert busy.status_code == 503
+        assert busy.headers["retry-after"] == "1"
+        assert "retry shortly" in busy.json()["message"]
+        held.close()
+        assert client.get("/v1/project/alpha/vpcs", headers=headers).status_code == 200
+    engine.dispose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -69,6 +70,15 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, message, headers=exc.headers)
 
 
+async def _database_busy(_request: Request, exc: Exception) -> JSONResponse:
+    """No free database connection in time, or the database is unreachable: the client
+    should retry shortly (never a 500 for load)."""
+    log.warning("database unavailable", error=repr(exc)[:300])
+    return error_response(
+        503, "The database is busy or unreachable; retry shortly", headers={"Retry-After": "1"}
+    )
+
+
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", error=repr(exc))
     return error_response(500, "Internal error; the server log has the details")
@@ -78,6 +88,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PrivlinkError, _privlink_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _database_busy)
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_busy)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

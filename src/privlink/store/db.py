@@ -12,8 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from privlink.store.sealing import Sealer
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get their folder created and WAL switched on."""
+def make_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, pool_timeout: float = 30.0
+) -> Engine:
+    """An engine for `url`; SQLite files get their folder created and WAL switched on.
+    `pool_timeout`: seconds a PostgreSQL session waits for a free connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -21,7 +24,23 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+    )
+
+
+def background_engine(engine: Engine) -> Engine:
+    """A pool of its own for the reconciler and data plane, so a burst of API requests
+    never starves them (and they never starve the API); SQLite shares its one engine."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    return make_engine(
+        engine.url.render_as_string(hide_password=False), pool_size=5, max_overflow=5
+    )
 
 
 def private_file(path: Path) -> None:
