@@ -6,9 +6,12 @@ the tests and the benchmarks all start the app through `create_app`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
@@ -26,10 +29,11 @@ from privlink.domain.cloud import HealthCheck
 from privlink.reconcile.privatelinks import Config
 from privlink.reconcile.runner import Runner
 from privlink.services import audit
-from privlink.settings import CloudDriver, Settings
+from privlink.settings import CloudDriver, Role, Settings
 from privlink.state import AppState
 from privlink.store import sealing
 from privlink.store.db import background_engine, make_engine, make_sessionmaker
+from privlink.store.leader import Leadership
 
 
 def reconcile_config(settings: Settings) -> Config:
@@ -65,6 +69,41 @@ def local_cloud(settings: Settings, sessions: sessionmaker[Session]) -> LocalClo
     )
 
 
+log = structlog.get_logger(__name__)
+LEAD_INTERVAL = 2.0  # seconds between a replica's checks of data-plane leadership
+
+
+async def lead_dataplane(state: AppState, local: LocalCloud, leadership: Leadership) -> None:
+    """Run the data plane here if this replica leads (always, on SQLite); stop it if it
+    lost the lead (its database connection ended)."""
+    try:
+        leads = await asyncio.to_thread(leadership.try_lead)
+    except Exception as error:  # the database is unreachable: whoever can reach it leads
+        log.warning("data plane leadership unknown", error=str(error))
+        leads = False
+    if leads and state.dataplane is None:
+        dataplane = DataPlane(
+            local, mode=state.settings.dataplane.value, on_provisioned=state.provisioned
+        )
+        await dataplane.start()
+        state.dataplane = dataplane
+        if leadership.shared:
+            log.info("this replica runs the data plane")
+    elif not leads and state.dataplane is not None:
+        dataplane, state.dataplane = state.dataplane, None
+        await dataplane.stop()
+        log.warning("data plane leadership lost; stopped here")
+
+
+async def keep_leading(state: AppState, local: LocalCloud, leadership: Leadership) -> None:
+    try:
+        while True:
+            await asyncio.sleep(LEAD_INTERVAL)
+            await lead_dataplane(state, local, leadership)
+    finally:
+        await asyncio.to_thread(leadership.resign)
+
+
 def create_app(
     settings: Settings, *, engine: Engine | None = None, run_dataplane: bool = True
 ) -> FastAPI:
@@ -91,19 +130,20 @@ def create_app(
         work_engine = background_engine(engine)
         work = sessions if work_engine is engine else make_sessionmaker(work_engine, sealer)
         work_local = local if work is sessions else local_cloud(settings, work)
-        if run_dataplane:
-            if work_local is not None:
-                state.dataplane = DataPlane(
-                    work_local, mode=settings.dataplane.value, on_provisioned=state.provisioned
-                )
-                await state.dataplane.start()
+        leading: asyncio.Task[None] | None = None
+        if run_dataplane and work_local is not None and Role.dataplane in settings.role_set:
+            leadership = Leadership(work_engine)
+            await lead_dataplane(state, work_local, leadership)
+            if leadership.shared:  # replicas: whoever holds the lock runs it
+                leading = asyncio.create_task(keep_leading(state, work_local, leadership))
+        if run_dataplane and Role.reconciler in settings.role_set:
             state.runner = Runner(
                 work,
                 audit.audited(platform_for(settings, work_local), work),
                 resync_interval=settings.resync_interval,
                 concurrency=settings.reconcile_concurrency,
                 config=reconcile_config(settings),
-                on_change=state.dataplane.kick if state.dataplane else lambda: None,
+                on_change=state.kick_dataplane,
             )
             state.runner.start()
         try:
@@ -111,6 +151,10 @@ def create_app(
         finally:
             if state.runner is not None:
                 await state.runner.stop()
+            if leading is not None:
+                leading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await leading
             if state.dataplane is not None:
                 await state.dataplane.stop()
             await demo.stop_nodes(nodes)
@@ -124,8 +168,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.privlink = state
-    api.install(app)
-    console.install(app)
+    serve_api = Role.api in settings.role_set
+    api.install(app, serve_api=serve_api)
+    if serve_api:
+        console.install(app)
     # Outermost last: RequestContext sees every response, including 413s.
     app.add_middleware(AuditTrail, record=audit.recorder(sessions))
     app.add_middleware(BodyLimit)

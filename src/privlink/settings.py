@@ -54,6 +54,14 @@ class PortRange(tuple[int, int]):
         return f"{self[0]}-{self[1]}"
 
 
+class Role(StrEnum):
+    """What a replica does; several replicas share one PostgreSQL."""
+
+    api = "api"  # the API and the console
+    reconciler = "reconciler"  # reconcile steps (spread over replicas by leases)
+    dataplane = "dataplane"  # the local cloud's data plane (one replica leads at a time)
+
+
 class Settings(BaseSettings):
     """All of privlink's settings; each field is `PRIVLINK_<NAME>` in the environment."""
 
@@ -77,6 +85,10 @@ class Settings(BaseSettings):
         description="Seconds (about: each object gets 0.5-1x of it) between looks at an "
         "object that nothing asked to change, to notice changes made outside privlink. "
         "Changes through privlink and the local cloud act at once.",
+    )
+    roles: str = Field(
+        "api,reconciler,dataplane",
+        description="What this replica runs, comma-separated: api, reconciler, dataplane.",
     )
     reconcile_concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
         4, description="Reconcile steps of different objects run side by side."
@@ -154,6 +166,23 @@ class Settings(BaseSettings):
                         f"{item.strip()!r} is not an IPv4 range; write e.g. 127.0.0.1/32"
                     ) from None
         return value
+
+    @field_validator("roles")
+    @classmethod
+    def _check_roles(cls, value: str) -> str:
+        known = {r.value for r in Role}
+        wanted = [item.strip() for item in value.split(",") if item.strip()]
+        unknown = [item for item in wanted if item not in known]
+        if unknown or not wanted:
+            raise ValueError(
+                f"{', '.join(unknown) or 'nothing'} is not a role; roles are api, reconciler, "
+                "dataplane (comma-separated)"
+            )
+        return ",".join(wanted)
+
+    @property
+    def role_set(self) -> set[Role]:
+        return {Role(item) for item in self.roles.split(",")}
 
     @property
     def target_ranges(self) -> list[str]:

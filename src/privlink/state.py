@@ -31,6 +31,11 @@ class AppState:
     dataplane: DataPlane | None = None
     runner: Runner | None = None
 
+    def kick_dataplane(self) -> None:
+        """The data plane (if it runs on this replica) should look for changes now."""
+        if self.dataplane is not None:
+            self.dataplane.kick()
+
     def platform_cloud(self) -> Platform:
         """The platform's side of the cloud: drivers, principals, deployment networks."""
         if self.platform_side is None:

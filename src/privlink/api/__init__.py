@@ -17,9 +17,11 @@ from privlink.api.routes import (
 )
 
 
-def install(app: FastAPI) -> None:
-    """Add the API's routes, its error responses and its OpenAPI document to `app`."""
+def install(app: FastAPI, *, serve_api: bool = True) -> None:
+    """Add the API's routes, its error responses and its OpenAPI document to `app`; a
+    replica without the `api` role serves only health and metrics."""
     errors.install(app)
     errors.install_openapi(app)
-    for module in (health, projects, services, vpcs, privatelinks, outbound, cloud, audit):
+    modules = (health, projects, services, vpcs, privatelinks, outbound, cloud, audit)
+    for module in modules if serve_api else (health,):
         app.include_router(module.router)
