@@ -109,8 +109,10 @@ def add(
 
 
 def edit(sessions: sessionmaker[Session], vpc_id: str, **values: object) -> None:
-    """Set columns of one queued row, in a transaction of its own (as another process)."""
+    """Set columns of one queued row, in a transaction of its own (as another process:
+    not fenced by a step this process runs)."""
     with sessions() as s, s.begin():
+        s.info["unfenced"] = True
         vpc = s.get(ProjectVpc, vpc_id)
         assert vpc is not None
         for name, value in values.items():
@@ -209,6 +211,48 @@ class TestLeases:
         step.during = lambda obj_id: held.append(row(sessions, obj_id).lease_owner)
         kind.run(sessions, obj)
         assert held == [queue.OWNER]
+
+    def test_a_running_step_renews_its_lease(
+        self, sessions: sessionmaker[Session], kind: queue.Kind, step: FakeStep
+    ) -> None:
+        obj = add(sessions)
+        seen: list[bool] = []
+
+        def during(obj_id: str) -> None:
+            edit(sessions, obj_id, lease_until=utcnow() + timedelta(seconds=1))
+            seen.append(queue.renew(sessions, ProjectVpc, obj_id))
+            left = as_utc(row(sessions, obj_id).lease_until) - utcnow()
+            seen.append(left > queue.LEASE - timedelta(seconds=5))
+
+        step.during = during
+        kind.run(sessions, obj)
+        assert seen == [True, True]
+        assert not queue.renew(sessions, ProjectVpc, obj)  # released: nothing to renew
+
+    def test_a_step_that_lost_its_lease_commits_nothing(
+        self, sessions: sessionmaker[Session], kind: queue.Kind, step: FakeStep
+    ) -> None:
+        """Paused past its lease while another replica took the object over: the step's
+        writes are refused (fenced), and its outcome does not touch the new holder's row."""
+        obj = add(sessions)
+        wrote: list[str] = []
+
+        def during(obj_id: str) -> None:
+            edit(sessions, obj_id, lease_owner=OTHER, lease_until=utcnow() + timedelta(seconds=60))
+            try:
+                with sessions() as s, s.begin():
+                    vpc = s.get(ProjectVpc, obj_id)
+                    assert vpc is not None
+                    vpc.state = "ACTIVE"  # the stale step's move
+                wrote.append("committed")
+            except queue.LeaseLost:
+                wrote.append("fenced")
+
+        step.during = during
+        kind.run(sessions, obj)
+        assert wrote == ["fenced"]
+        after = row(sessions, obj)
+        assert (after.state, after.lease_owner, after.attempts) == ("APPROVED", OTHER, 0)
 
 
 class TestOutcomes:

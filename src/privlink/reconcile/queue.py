@@ -13,6 +13,7 @@ goes `failed` (a delete is retried all the same: it must finish).
 
 from __future__ import annotations
 
+import contextvars
 import os
 import random
 import socket
@@ -23,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, event, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.domain.errors import PrivlinkError
@@ -31,7 +32,9 @@ from privlink.services import audit
 from privlink.store.base import as_utc, utcnow
 
 log = structlog.get_logger(__name__)
-LEASE = timedelta(seconds=60)
+# Short, and renewed while a step runs (`renew`): a dead replica's objects are taken
+# over within seconds. A step whose lease was taken meanwhile commits nothing (`fenced`).
+LEASE = timedelta(seconds=15)
 OWNER = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 FAILED, DELETING = "failed", "deleting"
 
@@ -159,6 +162,45 @@ def claim(sessions: sessionmaker[Session], model: Any, obj_id: str) -> datetime 
         return now if getattr(claimed, "rowcount", 0) == 1 else None
 
 
+def renew(sessions: sessionmaker[Session], model: Any, obj_id: str) -> bool:
+    """Extend this process's lease on a running step; False if it was lost (e.g. the
+    process was paused past it and another took the object over)."""
+    with sessions() as s, s.begin():
+        renewed = s.execute(
+            update(model)
+            .where(model.id == obj_id, model.lease_owner == OWNER)
+            .values(lease_until=utcnow() + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+    return getattr(renewed, "rowcount", 0) == 1
+
+
+class LeaseLost(Exception):
+    """This process no longer holds the lease of the object its step is for."""
+
+
+# The object whose step runs in this context: every commit made during it is fenced.
+_fenced: contextvars.ContextVar[tuple[Any, str] | None] = contextvars.ContextVar(
+    "privlink_fenced_step", default=None
+)
+
+
+@event.listens_for(Session, "before_commit")
+def _check_lease(session: Session) -> None:
+    """During a step, a transaction commits only while this process holds the object's
+    lease (read under a row lock on PostgreSQL, so a take-over waits or wins cleanly)."""
+    held = _fenced.get()
+    if held is None or session.info.get("unfenced"):
+        return
+    model, obj_id = held
+    found = session.execute(
+        select(model.lease_owner).where(model.id == obj_id).with_for_update()
+    ).first()
+    # Gone in this very transaction: the step's last move removed its object.
+    if found is not None and found[0] != OWNER:
+        raise LeaseLost(f"lease on {obj_id} was taken over; this step's writes are dropped")
+
+
 def run(
     sessions: sessionmaker[Session],
     model: Any,
@@ -169,18 +211,24 @@ def run(
     resync: float,
     backoff: float,
 ) -> None:
-    """Claim the object, take one step, record the outcome, release the lease."""
+    """Claim the object, take one step (fenced by the lease), record the outcome, release
+    the lease — unless it was lost meanwhile: then the new holder owns the row."""
     claimed_at = claim(sessions, model, obj_id)
     if claimed_at is None:
         return
+    fence = _fenced.set((model, obj_id))
     try:
         requeue = step()
     except Exception as error:
+        _fenced.reset(fence)
         _record_failure(sessions, model, obj_id, error, fail, resync=resync, backoff=backoff)
         return
+    _fenced.reset(fence)
     with sessions() as s, s.begin():
         row = s.get(model, obj_id)
-        if row is not None:
+        if row is not None and row.lease_owner != OWNER:
+            log.warning("lease lost during a step; its outcome is dropped", object=obj_id)
+        elif row is not None:
             row.attempts, row.reconciled_at = 0, utcnow()
             row.resync_at = row.reconciled_at + timedelta(seconds=resync * random.uniform(0.5, 1))
             woken = as_utc(row.next_attempt_at)
@@ -204,7 +252,9 @@ def _record_failure(
     message = error.message if isinstance(error, PrivlinkError) else f"{type(error).__name__}"
     with sessions() as s, s.begin():
         row = s.get(model, obj_id)
-        if row is None:
+        if row is None or row.lease_owner != OWNER:
+            if row is not None:
+                log.warning("lease lost during a step", object=obj_id, error=message)
             return
         row.lease_owner = row.lease_until = None
         row.attempts += 1

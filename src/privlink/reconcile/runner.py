@@ -100,7 +100,23 @@ class Runner:
         await asyncio.gather(*(one(obj_id) for obj_id in batch))
 
     async def _run(self, kind: queue.Kind, obj_id: str) -> None:
-        await asyncio.to_thread(kind.run, self.sessions, obj_id)
+        """One step, its lease renewed every third of the lease while it runs."""
+        done = asyncio.Event()
+
+        async def renew() -> None:
+            every = queue.LEASE.total_seconds() / 3
+            while not done.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), every)
+                if not done.is_set():
+                    await asyncio.to_thread(queue.renew, self.sessions, kind.model, obj_id)
+
+        renewing = asyncio.create_task(renew())
+        try:
+            await asyncio.to_thread(kind.run, self.sessions, obj_id)
+        finally:
+            done.set()
+            await renewing
         if kind.routes:
             self.on_change()
 

@@ -164,6 +164,8 @@ def _write(
     detail = f"{detail}: {message}" if detail and message else detail or message
     try:
         with sessions() as session, session.begin():
+            session.info["unfenced"] = True  # a cloud change is recorded even if its step
+            # lost its lease meanwhile: it did happen
             record(
                 session,
                 Entry(
