@@ -36,7 +36,9 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def states(database: Path) -> dict[str, int]:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as db:
-        return dict(db.execute("SELECT state, count(*) FROM privatelinks GROUP BY state").all())
+        return dict(
+            db.execute("SELECT state, count(*) FROM privatelinks GROUP BY state").fetchall()
+        )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -105,7 +107,11 @@ def measure(n: int) -> dict[str, float]:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda name: create(api, name, principal), names))
         created = time.perf_counter()
-        until(lambda: states(data / "privlink.db").get("active", 0) >= n, BULK_LIMIT)
+        deadline = time.perf_counter() + BULK_LIMIT
+        while states(data / "privlink.db").get("active", 0) < n:
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"bench: {n} PrivateLinks not active in {BULK_LIMIT} s")
+            time.sleep(0.25)
         done = time.perf_counter()
         figures["bulk creates/s"] = n / (created - started)
         figures["bulk converged/s"] = n / (done - started)
