@@ -129,3 +129,42 @@ class TestHealthBoard:
             in_flight.health = in_flight.health.observe(False, check)
         board.refresh("tg")
         assert board.healthy("tg") == [Target("127.0.0.1", 2)]
+
+
+class TestHealthChecker:
+    def test_a_tick_probes_only_what_is_due_and_only_live_targets(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Checks come due one interval after the last; a target deregistered meanwhile is
+        never probed again (the heap holds it, the board does not)."""
+        import asyncio
+
+        from privlink.cloud.contract import Target, TargetGroup
+        from privlink.cloud.local import health
+
+        probed: list[int] = []
+
+        async def probe(host: str, port: int, limit: float) -> tuple[bool, str]:
+            probed.append(port)
+            return True, ""
+
+        monkeypatch.setattr(health, "probe", probe)
+        check = rules.HealthCheck(interval=5, timeout=1, healthy_threshold=2, unhealthy_threshold=2)
+        group = TargetGroup(
+            arn="tg", name="tg", port=1, health_check=check, proxy_protocol_v2=False
+        )
+        board = health.HealthBoard()
+        rows = [(n, Target("127.0.0.1", n), "initial", "") for n in range(1, 101)]
+        board.load([(group, rows)])
+        checker = health.HealthChecker(board, lambda _id, _h: None)
+        asyncio.run(checker.tick())
+        assert sorted(probed) == list(range(1, 101))  # all due at first
+        probed.clear()
+        asyncio.run(checker.tick())
+        assert probed == []  # next ones are an interval away
+        for tracked in board.groups["tg"].values():
+            if tracked.target_id <= 10:
+                tracked.due = 0.0  # ten come due
+        board.load([(group, rows[5:])])  # and five of those are deregistered
+        asyncio.run(checker.tick())
+        assert sorted(probed) == list(range(6, 11))

@@ -8,6 +8,8 @@ so `describe_target_health` and a restarted process see them.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ class HealthBoard:
     groups: dict[str, dict[int, Tracked]] = field(default_factory=dict)
     _healthy: dict[str, list[Target]] = field(default_factory=dict)
     version: int = 0  # bumped whenever a healthy set changes
+    loads: int = 0  # bumped whenever the targets are taken from the database again
 
     def healthy(self, target_group_arn: str) -> list[Target]:
         return self._healthy.get(target_group_arn, [])
@@ -53,6 +56,7 @@ class HealthBoard:
         Known targets are updated in place: a health pass that is probing them
         right now must land its result on the objects the board still holds.
         """
+        self.loads += 1
         seen: dict[str, dict[int, Tracked]] = {}
         for group, targets in groups:
             known = self.groups.get(group.arn, {})
@@ -95,22 +99,50 @@ async def probe(host: str, port: int, limit: float) -> tuple[bool, str]:
 
 
 class HealthChecker:
-    """Runs the checks that are due and reports state changes."""
+    """Runs the checks that are due and reports state changes.
+
+    Targets wait in a heap ordered by when their next check is due, so a tick looks only
+    at the ones due now, not at every target (10 ticks a second, any number of targets).
+    The heap is rebuilt when the board takes targets from the database again.
+    """
 
     def __init__(
         self, board: HealthBoard, on_change: Callable[[int, TargetHealth], object]
     ) -> None:
         self.board = board
         self.on_change = on_change
+        self._heap: list[tuple[float, int, str, Tracked]] = []
+        self._loads = -1
+        self._order = itertools.count()
 
-    async def tick(self) -> None:
-        now = time.monotonic()
-        due = [
-            (arn, t)
+    def _schedule(self) -> None:
+        if self._loads == self.board.loads:
+            return
+        self._loads = self.board.loads
+        self._heap = [
+            (t.due, next(self._order), arn, t)
             for arn, targets in self.board.groups.items()
             for t in targets.values()
-            if t.due <= now and t.health.state not in (TargetState.draining, TargetState.unused)
         ]
+        heapq.heapify(self._heap)
+
+    def _due(self, now: float) -> list[tuple[str, Tracked]]:
+        due = []
+        while self._heap and self._heap[0][0] <= now:
+            _when, _n, arn, tracked = heapq.heappop(self._heap)
+            if self.board.groups.get(arn, {}).get(tracked.target_id) is not tracked:
+                continue  # deregistered (or reloaded) since it was scheduled
+            if tracked.health.state in (TargetState.draining, TargetState.unused):
+                tracked.due = now + tracked.check.interval  # looked at again later
+                heapq.heappush(self._heap, (tracked.due, next(self._order), arn, tracked))
+                continue
+            due.append((arn, tracked))
+        return due
+
+    async def tick(self) -> None:
+        self._schedule()
+        now = time.monotonic()
+        due = self._due(now)
         if not due:
             return
         results = await asyncio.gather(
@@ -122,6 +154,8 @@ class HealthChecker:
         changed = set()
         for (arn, tracked), (ok, reason) in zip(due, results, strict=True):
             tracked.due = now + tracked.check.interval
+            if self._loads == self.board.loads:  # else the next tick rebuilds the heap
+                heapq.heappush(self._heap, (tracked.due, next(self._order), arn, tracked))
             before = tracked.health.state
             tracked.health = tracked.health.observe(ok, tracked.check, reason)
             if tracked.health.state is not before:
