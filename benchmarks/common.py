@@ -113,6 +113,22 @@ def project(bench: Serve, name: str) -> None:
     )
 
 
+def register_pg(api: httpx.Client, name: str, node: int, vpc: str, **config: object) -> None:
+    """A pg service of project `bench` behind the node on 127.0.0.1:node, in `vpc`."""
+    api.post(
+        "/v1/project/bench/service",
+        json={
+            "service_name": name,
+            "service_type": "pg",
+            "cloud_name": "aws-eu-west-1",
+            "plan": "business-4",
+            "components": {"pg": [f"127.0.0.1:{node}"]},
+        },
+    ).raise_for_status()
+    body = {"project_vpc_id": vpc, **({"user_config": config} if config else {})}
+    api.put(f"/v1/project/bench/service/{name}", json=body).raise_for_status()
+
+
 def report(title: str, rows: list[tuple[str, list[float]]], notes: list[str]) -> None:
     print(title)
     print(f"{'':32}{'p50':>10}{'p99':>10}{'mean':>10}")

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 import httpx
-from common import free_port, greeting_node, project, report, serve, until
+from common import free_port, greeting_node, project, register_pg, report, serve, until
 
 N = int(os.environ.get("BENCH_SERVICES", "100"))
 
@@ -44,20 +44,7 @@ def main() -> None:
         active, byte = [], []
         for i in range(N):
             name = f"pg-{i}"
-            api.post(
-                "/v1/project/bench/service",
-                json={
-                    "service_name": name,
-                    "service_type": "pg",
-                    "cloud_name": "aws-eu-west-1",
-                    "plan": "business-4",
-                    "components": {"pg": [f"127.0.0.1:{node}"]},
-                },
-            ).raise_for_status()
-            api.put(
-                f"/v1/project/bench/service/{name}",
-                json={"project_vpc_id": vpc, "user_config": {"privatelink_access": {"pg": True}}},
-            ).raise_for_status()
+            register_pg(api, name, node, vpc, privatelink_access={"pg": True})
             base = f"/v1/project/bench/service/{name}/privatelink/aws"
             started = time.perf_counter()
             api.post(base, json={"principals": [customer["principal"]]}).raise_for_status()

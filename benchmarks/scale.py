@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from common import free_port, greeting_node, pct, project, serve, until
+from common import free_port, greeting_node, pct, project, register_pg, serve, until
 
 SIZES = [int(n) for n in os.environ.get("BENCH_N", "100,1000").split(",")]
 IDLE = float(os.environ.get("BENCH_IDLE", "30"))
@@ -51,20 +51,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def register(api: httpx.Client, name: str, node: int, vpc: str) -> None:
-    api.post(
-        "/v1/project/bench/service",
-        json={
-            "service_name": name,
-            "service_type": "pg",
-            "cloud_name": "aws-eu-west-1",
-            "plan": "business-4",
-            "components": {"pg": [f"127.0.0.1:{node}"]},
-        },
-    ).raise_for_status()
-    api.put(f"/v1/project/bench/service/{name}", json={"project_vpc_id": vpc}).raise_for_status()
 
 
 def create(api: httpx.Client, name: str, principal: str) -> None:
@@ -102,7 +88,7 @@ def measure(n: int) -> dict[str, float]:
         principal = api.post("/v1/cloud/accounts", json={"name": "acme"}).json()["principal"]
         names = [f"pg-{i}" for i in range(n)]
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda name: register(api, name, node, vpc), names))
+            list(pool.map(lambda name: register_pg(api, name, node, vpc), names))
         started = time.perf_counter()
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda name: create(api, name, principal), names))
@@ -120,7 +106,7 @@ def measure(n: int) -> dict[str, float]:
         fresh = []
         for i in range(NEW):
             name = f"new-{i}"
-            register(api, name, node, vpc)
+            register_pg(api, name, node, vpc)
             base = f"/v1/project/bench/service/{name}/privatelink/aws"
             begun = time.perf_counter()
             create(api, name, principal)

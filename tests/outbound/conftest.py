@@ -41,7 +41,7 @@ class Platform(Inbound):
         return message
 
 
-def register(platform: Platform, name: str = SERVICE, plan: str = "dedicated-4") -> None:
+def register(platform: Inbound, name: str = SERVICE, plan: str = "dedicated-4") -> None:
     response = platform.client.post(
         "/v1/project/alpha/service",
         json={

@@ -26,6 +26,7 @@ from privlink.services import tenancy
 from privlink.store.db import make_sessionmaker
 from privlink.testing import LoopThread
 from tests.inbound.conftest import Inbound, connect_endpoint, make_customer, register_in_vpc
+from tests.outbound.conftest import register as register_deployment
 from tests.support import free_port, running_app, wait_for
 
 REGION = "eu-west-1"
@@ -137,17 +138,7 @@ def _alpha_objects(inbound: Inbound, reader_token_id: str) -> dict[str, str]:
     own_service = inbound.cloud(
         "POST", f"{cloud}/endpoint-services", 201, json={"load_balancers": ["nlb"]}
     )
-    inbound.client.post(
-        "/v1/project/alpha/service",
-        json={
-            "service_name": "mqtt-1",
-            "service_type": "mqtt",
-            "cloud_name": "aws-eu-west-1",
-            "plan": "dedicated-4",
-            "components": {"mqtt": ["127.0.0.1:1883"]},
-        },
-        headers=inbound.headers(inbound.admin),
-    ).raise_for_status()
+    register_deployment(inbound, "mqtt-1")
     info = inbound.call("GET", "/v1/project/alpha/service/mqtt-1/privatelink/aws/outbound-info")
     inbound.cloud(
         "POST",
