@@ -51,9 +51,10 @@ def platform_for(settings: Settings, local: LocalCloud | None) -> Platform:
     """The platform's side of the configured cloud."""
     if local is not None:
         return LocalPlatform(local)
-    from privlink.cloud.aws import AwsPlatform  # boto3 only where AWS is used
+    from privlink.cloud.aws import AwsPlatform, Budget  # boto3 only where AWS is used
 
-    return AwsPlatform(principal=settings.aws_principal)
+    budget = Budget(reads=settings.aws_reads_per_second, changes=settings.aws_changes_per_second)
+    return AwsPlatform(principal=settings.aws_principal, budget=budget)
 
 
 def local_cloud(settings: Settings, sessions: sessionmaker[Session]) -> LocalCloud | None:

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         description="With cloud=aws: the ARN customers allow on their endpoint services "
         "for outbound links (default: the platform account's root).",
     )
+    aws_reads_per_second: Annotated[float, Field(gt=0, le=1000)] = Field(
+        20.0, description="With cloud=aws: Describe calls per second per region and API."
+    )
+    aws_changes_per_second: Annotated[float, Field(gt=0, le=1000)] = Field(
+        5.0, description="With cloud=aws: other calls per second per region and API."
+    )
     outbound_link_limit: Annotated[int, Field(ge=1, le=1000)] = Field(
         10, description="Outbound PrivateLinks a service may have at once."
     )

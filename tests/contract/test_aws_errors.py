@@ -255,3 +255,47 @@ def test_describes_follow_every_page(aws: AwsPlatform) -> None:
     assert [e.id for e in seen] == ["vpce-0000000000000000a", "vpce-0000000000000000b"]
     assert {e.owner for e in seen} == {"210987654321"}
     stubber.assert_no_pending_responses()
+
+
+# -- the cloud API budget -----------------------------------------------------------------
+def test_the_token_bucket_spaces_calls_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`burst` calls at once, then one every 1/rate seconds."""
+    from privlink.cloud import aws as driver_module
+
+    now = [0.0]
+    slept: list[float] = []
+    monkeypatch.setattr(
+        driver_module.time, "sleep", lambda s: (slept.append(s), now.__setitem__(0, now[0] + s))
+    )
+    bucket = driver_module.TokenBucket(rate=5, burst=2, clock=lambda: now[0])
+    for _ in range(4):
+        bucket.take()
+    assert slept == pytest.approx([0.2, 0.2])
+    now[0] += 10  # idle: the bucket refills, up to its burst
+    bucket.take()
+    bucket.take()
+    assert len(slept) == 2
+
+
+def test_an_idle_step_costs_a_few_reads_and_no_change(
+    aws: AwsPlatform, sessions: sessionmaker[Session]
+) -> None:
+    """Counted on the clients: a running link looked at again with nothing changed reads a
+    handful of times and changes nothing. Per hour, at the default 300 s interval (each
+    object every 150-300 s), that is about 16 x this per object."""
+    link_id = new_link(sessions, aws, "alpha", customer_service(aws))
+    config = reconciler.Config(backoff=0.01)
+    for _ in range(10):  # moto accepts at once: creating, then running
+        if link(sessions, link_id)[0] == "running":
+            break
+        reconciler.run(sessions, aws, link_id, config)
+    driver = aws.driver(REGION)
+    calls: list[str] = []
+    for client in (driver.ec2, driver.elbv2):
+        client.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+    reconciler.run(sessions, aws, link_id, config)
+    assert link(sessions, link_id)[0] == "running"
+    reads = [c for c in calls if c.startswith("Describe")]
+    assert reads == calls  # no change at idle
+    # DescribeVpcEndpoints (x2), DescribeNetworkInterfaces, DescribeVpcEndpointServices
+    assert 1 <= len(reads) <= 4, calls

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -136,14 +139,62 @@ def _unsuccessful(operation: str, answer: dict[str, Any]) -> None:
         raise _error(operation, fake)
 
 
+@dataclass(frozen=True)
+class Budget:
+    """Client-side call rates per region and API (EC2, ELBv2), kept under AWS's own
+    per-account limits so a burst of work slows down here instead of being throttled
+    (which would also slow every other user of the account)."""
+
+    reads: float = 20.0  # Describe* calls per second
+    changes: float = 5.0  # every other call per second
+    burst: float = 20.0
+
+
+class TokenBucket:
+    """`rate` tokens a second, at most `burst` saved; `take` waits for one."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.stamp = burst, clock()
+        self.lock = threading.Lock()
+        self.waited = 0.0  # seconds callers spent waiting (for metrics and tests)
+
+    def take(self) -> None:
+        with self.lock:
+            now = self.clock()
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            self.tokens -= 1
+            wait = -self.tokens / self.rate if self.tokens < 0 else 0.0
+            self.waited += wait
+        if wait:
+            time.sleep(wait)
+
+
+def _budgeted(client: Any, budget: Budget) -> Any:
+    """`client` with every API call taking a token first (reads and changes apart)."""
+    reads = TokenBucket(budget.reads, budget.burst)
+    changes = TokenBucket(budget.changes, budget.burst)
+
+    def before_call(model: Any, **_: Any) -> None:
+        (reads if model.name.startswith("Describe") else changes).take()
+
+    client.meta.events.register("before-call", before_call)
+    client.privlink_buckets = (reads, changes)
+    return client
+
+
 class AwsAccount(c.CloudDriver):
     """The platform's AWS account in one region, as the reconciler uses it."""
 
-    def __init__(self, session: boto3.Session, region: str, principal: str) -> None:
+    def __init__(
+        self, session: boto3.Session, region: str, principal: str, budget: Budget | None = None
+    ) -> None:
         self.region = region
         self.principal = principal
-        self.ec2 = session.client("ec2", region_name=region, config=RETRIES)
-        self.elbv2 = session.client("elbv2", region_name=region, config=RETRIES)
+        budget = budget or Budget()
+        self.ec2 = _budgeted(session.client("ec2", region_name=region, config=RETRIES), budget)
+        self.elbv2 = _budgeted(session.client("elbv2", region_name=region, config=RETRIES), budget)
 
     # -- helpers ----------------------------------------------------------
     @functools.cached_property
@@ -613,9 +664,15 @@ class AwsAccount(c.CloudDriver):
 class AwsPlatform(c.Platform):
     """The platform's AWS account: one boto3 session, a driver per region."""
 
-    def __init__(self, session: boto3.Session | None = None, principal: str | None = None) -> None:
+    def __init__(
+        self,
+        session: boto3.Session | None = None,
+        principal: str | None = None,
+        budget: Budget | None = None,
+    ) -> None:
         self.session = session or boto3.Session()
         self._principal = principal
+        self.budget = budget or Budget()
         self._drivers: dict[str, AwsAccount] = {}
 
     @functools.cached_property
@@ -627,7 +684,10 @@ class AwsPlatform(c.Platform):
         # One set of credentials acts for every deployment: the principal is informational.
         if region not in self._drivers:
             self._drivers[region] = AwsAccount(
-                self.session, region, self._principal or f"arn:aws:iam::{self.account_id}:root"
+                self.session,
+                region,
+                self._principal or f"arn:aws:iam::{self.account_id}:root",
+                self.budget,
             )
         return self._drivers[region]
 
