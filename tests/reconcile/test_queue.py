@@ -163,6 +163,30 @@ class TestDue:
         add(sessions, due_in=0, state="ACTIVE")  # nothing to do (`only`)
         assert kind.due(sessions) == []
 
+    def test_failed_and_leased_objects_do_not_make_the_runner_spin(
+        self, sessions: sessionmaker[Session]
+    ) -> None:
+        """A failed object's old resync time and an object another process holds are not
+        work now: the next due time is in the future (the lease's end), never the past."""
+        plain = queue.Kind(
+            name="test",
+            model=ProjectVpc,
+            step=FakeStep(),
+            fail=_fail,
+            resync=RESYNC,
+            backoff=BACKOFF,
+        )
+        failed = add(sessions, due_in=None, state="failed")
+        edit(sessions, failed, resync_at=utcnow() - timedelta(seconds=60))
+        assert plain.next_due(sessions) is None
+        held = add(sessions, due_in=-5)
+        until = utcnow() + timedelta(seconds=30)
+        edit(sessions, held, lease_owner=OTHER, lease_until=until)
+        assert plain.due(sessions) == []
+        soonest = plain.next_due(sessions)
+        assert soonest is not None
+        assert soonest > utcnow() + timedelta(seconds=20)
+
     def test_next_due_is_the_soonest_wish(
         self, sessions: sessionmaker[Session], kind: queue.Kind
     ) -> None:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy import and_, event, func, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.domain.errors import PrivlinkError
@@ -68,7 +68,7 @@ class Kind:
         )
 
     def next_due(self, sessions: sessionmaker[Session]) -> datetime | None:
-        return next_due(sessions, self.model)
+        return next_due(sessions, self.model, resync_failed=self.resync_failed, only=self.only)
 
     def run(self, sessions: sessionmaker[Session], obj_id: str) -> None:
         with audit.acting_on(self.name, obj_id):  # its cloud changes are this object's
@@ -132,12 +132,24 @@ def lease_free(owner: str | None, until: datetime | None, now: datetime) -> bool
     return False
 
 
-def next_due(sessions: sessionmaker[Session], model: Any) -> datetime | None:
-    """When the soonest step or resync of this kind is due."""
+def next_due(
+    sessions: sessionmaker[Session], model: Any, *, resync_failed: bool = False, only: Any = None
+) -> datetime | None:
+    """When this kind next has work for this process: the soonest wish or resync of an
+    object nobody holds, or the end of a lease another process holds (its object may be
+    due then). Failed objects (unless `resync_failed`) and those outside `only` never
+    count, so they cannot keep the runner spinning."""
+    now = utcnow()
+    scope = only if only is not None else true()
+    free = or_(model.lease_until.is_(None), model.lease_until < now)
+    resyncs = and_(model.next_attempt_at.is_(None), free)
+    if not resync_failed:
+        resyncs = and_(resyncs, model.state != FAILED)
     with sessions() as s:
         found: list[datetime | None] = [
-            as_utc(s.scalar(select(func.min(model.next_attempt_at)))),
-            as_utc(s.scalar(select(func.min(model.resync_at)))),
+            as_utc(s.scalar(select(func.min(model.next_attempt_at)).where(scope, free))),
+            as_utc(s.scalar(select(func.min(model.resync_at)).where(scope, resyncs))),
+            as_utc(s.scalar(select(func.min(model.lease_until)).where(scope, ~free))),
         ]
     times: list[datetime] = [t for t in found if t is not None]
     return min(times) if times else None
