@@ -113,6 +113,18 @@ def project(bench: Serve, name: str) -> None:
     )
 
 
+def project_vpc(bench: Serve) -> str:
+    """Project `bench` (PrivateLink enabled) with an ACTIVE project VPC; its ID."""
+    project(bench, "bench")
+    api = bench.api
+    vpc: str = api.post(
+        "/v1/project/bench/vpcs",
+        json={"cloud_name": "aws-eu-west-1", "network_cidr": "10.0.0.0/24"},
+    ).json()["project_vpc_id"]
+    until(lambda: api.get(f"/v1/project/bench/vpcs/{vpc}").json()["state"] == "ACTIVE")
+    return vpc
+
+
 def register_pg(api: httpx.Client, name: str, node: int, vpc: str, **config: object) -> None:
     """A pg service of project `bench` behind the node on 127.0.0.1:node, in `vpc`."""
     api.post(

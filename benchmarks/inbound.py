@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 import httpx
-from common import free_port, greeting_node, project, register_pg, report, serve, until
+from common import free_port, greeting_node, project_vpc, register_pg, report, serve, until
 
 N = int(os.environ.get("BENCH_SERVICES", "100"))
 
@@ -34,12 +34,7 @@ def main() -> None:
     greeting_node(node)
     with serve(PRIVLINK_HEALTH_CHECK_INTERVAL="1") as bench:
         api = bench.api
-        project(bench, "bench")
-        vpc = api.post(
-            "/v1/project/bench/vpcs",
-            json={"cloud_name": "aws-eu-west-1", "network_cidr": "10.0.0.0/24"},
-        ).json()["project_vpc_id"]
-        until(lambda: api.get(f"/v1/project/bench/vpcs/{vpc}").json()["state"] == "ACTIVE")
+        vpc = project_vpc(bench)
         customer = _customer(api)
         active, byte = [], []
         for i in range(N):

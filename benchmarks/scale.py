@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from common import free_port, greeting_node, pct, project, register_pg, serve, until
+from common import free_port, greeting_node, pct, project_vpc, register_pg, serve, until
 
 SIZES = [int(n) for n in os.environ.get("BENCH_N", "100,1000").split(",")]
 IDLE = float(os.environ.get("BENCH_IDLE", "30"))
@@ -79,12 +79,7 @@ def measure(n: int) -> dict[str, float]:
         api, url = bench.api, bench.url
         data = Path(bench.env["PRIVLINK_DATA_DIR"])
         pid = bench.pid
-        project(bench, "bench")
-        vpc = api.post(
-            "/v1/project/bench/vpcs",
-            json={"cloud_name": "aws-eu-west-1", "network_cidr": "10.0.0.0/24"},
-        ).json()["project_vpc_id"]
-        until(lambda: api.get(f"/v1/project/bench/vpcs/{vpc}").json()["state"] == "ACTIVE")
+        vpc = project_vpc(bench)
         principal = api.post("/v1/cloud/accounts", json={"name": "acme"}).json()["principal"]
         names = [f"pg-{i}" for i in range(n)]
         with ThreadPoolExecutor(8) as pool:

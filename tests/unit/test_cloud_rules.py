@@ -137,10 +137,9 @@ class TestHealthChecker:
     ) -> None:
         """Checks come due one interval after the last; a target deregistered meanwhile is
         never probed again (the heap holds it, the board does not)."""
-        import asyncio
-
         from privlink.cloud.contract import Target, TargetGroup
         from privlink.cloud.local import health
+        from privlink.testing import LoopThread
 
         probed: list[int] = []
 
@@ -157,14 +156,16 @@ class TestHealthChecker:
         rows = [(n, Target("127.0.0.1", n), "initial", "") for n in range(1, 101)]
         board.load([(group, rows)])
         checker = health.HealthChecker(board, lambda _id, _h: None)
-        asyncio.run(checker.tick())
+        loop = LoopThread()  # not asyncio.run: a browser test may own this thread's loop
+        loop.run(checker.tick())
         assert sorted(probed) == list(range(1, 101))  # all due at first
         probed.clear()
-        asyncio.run(checker.tick())
+        loop.run(checker.tick())
         assert probed == []  # next ones are an interval away
         for tracked in board.groups["tg"].values():
             if tracked.target_id <= 10:
                 tracked.due = 0.0  # ten come due
         board.load([(group, rows[5:])])  # and five of those are deregistered
-        asyncio.run(checker.tick())
+        loop.run(checker.tick())
+        loop.close()
         assert sorted(probed) == list(range(6, 11))
