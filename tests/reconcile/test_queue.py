@@ -373,12 +373,13 @@ class TestOutcomes:
 def test_retry_delay_doubles_within_bounds(
     attempts: int, backoff: float, resync: float, jitter: float
 ) -> None:
-    """Never sooner than the backoff, never later than the resync interval, and never
-    shorter than the delay after fewer failures."""
+    """Never sooner than the backoff, never later than the resync interval or the
+    longest backoff, and never shorter than the delay after fewer failures."""
     delay = queue.retry_delay(attempts, backoff=backoff, resync=resync, jitter=jitter)
     fewer = queue.retry_delay(attempts - 1, backoff=backoff, resync=resync, jitter=jitter)
-    assert delay >= min(backoff, resync * jitter) * (1 - 1e-9)
-    assert delay <= resync
+    cap = min(resync, queue.MAX_BACKOFF)
+    assert delay >= min(backoff, cap * jitter) * (1 - 1e-9)
+    assert delay <= cap
     assert fewer <= delay
 
 

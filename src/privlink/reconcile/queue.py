@@ -37,6 +37,7 @@ log = structlog.get_logger(__name__)
 LEASE = timedelta(seconds=15)
 OWNER = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 FAILED, DELETING = "failed", "deleting"
+MAX_BACKOFF = 30.0  # seconds: the longest wait before retrying a step that failed
 
 Step = Callable[[], float | None]  # one step; seconds until the next one is wanted, or None
 Fail = Callable[[Session, Any, str], None]  # moves a row to `failed` with the reason
@@ -289,6 +290,8 @@ def retry_delay(
     attempts: int, *, backoff: float, resync: float, jitter: float | None = None
 ) -> float:
     """Seconds before the next try after `attempts` failures: doubling from `backoff`,
-    capped at `resync`, scaled by a jitter in [0.5, 1] so replicas do not retry in step."""
+    capped at the resync interval or MAX_BACKOFF, whichever is shorter (a busy database
+    or a throttled cloud must not park an object for a whole resync interval), scaled by
+    a jitter in [0.5, 1] so replicas do not retry in step."""
     scale = random.uniform(0.5, 1.0) if jitter is None else jitter
-    return float(min(resync, backoff * 2 ** min(attempts, 16)) * scale)
+    return float(min(resync, MAX_BACKOFF, backoff * 2 ** min(attempts, 16)) * scale)
