@@ -157,7 +157,6 @@ class TokenBucket:
         self.rate, self.burst, self.clock = rate, burst, clock
         self.tokens, self.stamp = burst, clock()
         self.lock = threading.Lock()
-        self.waited = 0.0  # seconds callers spent waiting (for metrics and tests)
 
     def take(self) -> None:
         with self.lock:
@@ -166,7 +165,6 @@ class TokenBucket:
             self.stamp = now
             self.tokens -= 1
             wait = -self.tokens / self.rate if self.tokens < 0 else 0.0
-            self.waited += wait
         if wait:
             time.sleep(wait)
 
@@ -180,7 +178,6 @@ def _budgeted(client: Any, budget: Budget) -> Any:
         (reads if model.name.startswith("Describe") else changes).take()
 
     client.meta.events.register("before-call", before_call)
-    client.privlink_buckets = (reads, changes)
     return client
 
 

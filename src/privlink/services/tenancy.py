@@ -93,9 +93,10 @@ def create_token(
 ) -> IssuedToken:
     if len(description) > MAX_DESCRIPTION:
         raise InvalidInput(f"Token description is longer than {MAX_DESCRIPTION} characters")
-    if role not in Role.__members__.values():
-        raise InvalidInput(f"Unknown role {str(role)[:40]!r}; roles are {ROLES}")
-    role = Role(role)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidInput(f"Unknown role {str(role)[:40]!r}; roles are {ROLES}") from None
     if role is Role.OPERATOR and project is not None:
         raise InvalidInput("An operator token acts on every project; leave its project out")
     if role is not Role.OPERATOR and project is None:
