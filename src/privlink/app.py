@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 import structlog
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import privlink
 from privlink import api, demo
+from privlink.api.cache import ResponseCache
 from privlink.api.middleware import AuditTrail, BodyLimit, RequestContext
 from privlink.cloud.contract import Platform
 from privlink.cloud.local.control import LocalCloud
@@ -31,7 +33,7 @@ from privlink.reconcile.runner import Runner
 from privlink.services import audit
 from privlink.settings import CloudDriver, Role, Settings
 from privlink.state import AppState
-from privlink.store import sealing
+from privlink.store import generations, sealing
 from privlink.store.db import background_engine, make_engine, make_sessionmaker
 from privlink.store.leader import Leadership
 
@@ -105,6 +107,32 @@ async def keep_leading(state: AppState, local: LocalCloud, leadership: Leadershi
         await asyncio.to_thread(leadership.resign)
 
 
+def responses_generation(engine: Engine) -> Callable[[], Awaitable[int]]:
+    """How many visible changes the database has seen (the response cache's check). On
+    SQLite a read of a local file on a connection of its own, in the event loop (never
+    waiting for the pool); elsewhere in a thread, on a pooled connection."""
+    if engine.dialect.name == "sqlite":
+        own = engine.raw_connection()
+        own.detach()
+
+        async def inline() -> int:
+            return generations.current(own, generations.RESPONSES)
+
+        return inline
+
+    def pooled() -> int:
+        connection = engine.raw_connection()
+        try:
+            return generations.current(connection, generations.RESPONSES)
+        finally:
+            connection.close()
+
+    async def threaded() -> int:
+        return await anyio.to_thread.run_sync(pooled)
+
+    return threaded
+
+
 def create_app(
     settings: Settings, *, engine: Engine | None = None, run_dataplane: bool = True
 ) -> FastAPI:
@@ -176,5 +204,10 @@ def create_app(
     # Outermost last: RequestContext sees every response, including 413s.
     app.add_middleware(AuditTrail, record=audit.recorder(sessions))
     app.add_middleware(BodyLimit)
+    app.add_middleware(
+        ResponseCache,
+        generation=responses_generation(engine),
+        max_bytes=settings.response_cache_mib * 1024 * 1024,
+    )
     app.add_middleware(RequestContext, registry=registry)
     return app

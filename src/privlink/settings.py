@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     reconcile_concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
         4, description="Reconcile steps of different objects run side by side."
     )
+    response_cache_mib: Annotated[int, Field(ge=0, le=4096)] = Field(
+        64,
+        description="MiB of cached API answers (service lists, PrivateLinks, VPCs) kept "
+        "until something they show changes; 0 turns the cache off.",
+    )
     aws_principal: str | None = Field(
         None,
         description="With cloud=aws: the ARN customers allow on their endpoint services "

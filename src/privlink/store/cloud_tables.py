@@ -194,18 +194,8 @@ class LcEndpoint(Tagged, Base):
     client_token: Mapped[str | None] = mapped_column(String(64))
 
 
-class LcGeneration(Base):
-    """One row counting changes to what the data plane forwards (endpoints, listeners,
-    targets, security groups, services): it re-reads its routes only when this moved."""
-
-    __tablename__ = "lc_generation"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    value: Mapped[int] = mapped_column(Integer, default=0)
-
-
 # The tables whose rows make up routes and target health.
-FORWARDING = (
+FORWARDING_TABLES = (
     LcSecurityGroup,
     LcTargetGroup,
     LcTarget,

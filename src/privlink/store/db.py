@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from privlink.store import generations
 from privlink.store.sealing import Sealer
 
 
@@ -62,5 +63,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_sessionmaker(engine: Engine, sealer: Sealer | None = None) -> sessionmaker[Session]:
-    """Sessions of `engine`; `sealer` seals and opens the secrets they store."""
-    return sessionmaker(engine, expire_on_commit=False, info={"sealer": sealer})
+    """Sessions of `engine`; `sealer` seals and opens the secrets they store. Their
+    flushes count visible changes (what cached API answers are checked against)."""
+    sessions = sessionmaker(engine, expire_on_commit=False, info={"sealer": sealer})
+    generations.count(sessions, generations.RESPONSES, generations.writes_visible)
+    return sessions

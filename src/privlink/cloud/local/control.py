@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,13 +29,13 @@ from privlink.cloud.local.views import tg_view
 from privlink.domain import cloud as rules
 from privlink.domain import validation
 from privlink.domain.errors import Conflict, NotFound
+from privlink.store import generations
 from privlink.store.base import as_utc, utcnow
 from privlink.store.cloud_tables import (
-    FORWARDING,
+    FORWARDING_TABLES,
     LcAccount,
     LcEndpoint,
     LcEndpointService,
-    LcGeneration,
     LcListener,
     LcSecurityGroup,
     LcTarget,
@@ -70,7 +70,7 @@ class LocalCloud:
         self.call_delay = call_delay
         self.vpc_quota = vpc_quota  # per project, over all its accounts
         self.resource_quota = resource_quota  # per project and kind (accounts, NLBs, …)
-        event.listen(sessions, "after_flush", _count_forwarding_changes)
+        generations.count(sessions, generations.FORWARDING, _writes_forwarding)
         # Where tenants' targets may be besides their own VPCs (the operator's choice).
         self.target_addresses = [ipaddress.IPv4Network(n) for n in target_addresses]
 
@@ -169,7 +169,7 @@ class LocalCloud:
     def generation(self) -> int:
         """How many times what the data plane forwards has changed (on any replica)."""
         with self.tx() as s:
-            return s.scalar(select(LcGeneration.value).where(LcGeneration.id == 1)) or 0
+            return generations.read(s, generations.FORWARDING)
 
     def next_drain(self) -> datetime | None:
         """When the next deregistered target's delay ends (it then leaves its group)."""
@@ -284,11 +284,6 @@ class LocalAccount(Networks, LoadBalancing, Endpoints):
     """One account in one region: the customer's and the platform's handle on the cloud."""
 
 
-def _count_forwarding_changes(session: Session, _context: object) -> None:
-    """After a flush that wrote rows the data plane reads, move the generation on (in the
-    same transaction, so it is seen exactly when the change is)."""
-    touched = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(row, FORWARDING) for row in touched):
-        session.connection().execute(
-            update(LcGeneration).where(LcGeneration.id == 1).values(value=LcGeneration.value + 1)
-        )
+def _writes_forwarding(session: Session) -> bool:
+    """Whether a flush writes rows the data plane reads (routes and target health)."""
+    return any(isinstance(row, FORWARDING_TABLES) for row in generations.touched(session))
