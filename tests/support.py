@@ -99,6 +99,7 @@ def throwaway_postgres(tls: bool = False) -> Iterator[str | None]:
         capture_output=True,
     )
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {workdir} -c fsync=off"
+    options += " -c max_connections=300"  # replicas: each has an API and a work pool
     if tls:
         subprocess.run(
             [

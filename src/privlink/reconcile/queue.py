@@ -198,6 +198,16 @@ _fenced: contextvars.ContextVar[tuple[Any, str] | None] = contextvars.ContextVar
 )
 
 
+@event.listens_for(Session, "before_flush")
+def _note_own_removal(session: Session, _context: object, _instances: object) -> None:
+    """Remember that this transaction removes the step's own object (its last move)."""
+    held = _fenced.get()
+    if held is not None and any(
+        isinstance(row, held[0]) and row.id == held[1] for row in session.deleted
+    ):
+        session.info["removes_fenced"] = held
+
+
 @event.listens_for(Session, "before_commit")
 def _check_lease(session: Session) -> None:
     """During a step, a transaction commits only while this process holds the object's
@@ -205,11 +215,17 @@ def _check_lease(session: Session) -> None:
     held = _fenced.get()
     if held is None or session.info.get("unfenced"):
         return
+    session.flush()
+    removes = session.info.pop("removes_fenced", None) == held
     model, obj_id = held
     found = session.execute(
         select(model.lease_owner).where(model.id == obj_id).with_for_update()
     ).first()
-    # Gone in this very transaction: the step's last move removed its object.
+    # Gone: fine if this very transaction removed it (the step's last move). Gone
+    # before, another process finished the object (e.g. deleted it) while this one was
+    # paused, and whatever this step would write now would be left behind.
+    if found is None and not removes:
+        raise LeaseLost(f"{obj_id} was removed meanwhile; this step's writes are dropped")
     if found is not None and found[0] != OWNER:
         raise LeaseLost(f"lease on {obj_id} was taken over; this step's writes are dropped")
 

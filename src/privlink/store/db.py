@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from privlink.store import generations
 from privlink.store.sealing import Sealer
 
+IDLE_IN_TRANSACTION_MS = 10_000
+
 
 def make_engine(
     url: str, *, pool_size: int = 10, max_overflow: int = 10, pool_timeout: float = 30.0
@@ -27,6 +29,12 @@ def make_engine(
         return engine
     return create_engine(
         url,
+        # A process paused or cut off mid-transaction (SIGSTOP, a frozen VM) would hold
+        # its row locks forever: the server ends such a session after 10 s, before the
+        # 15 s reconcile lease runs out and another replica takes the object over.
+        connect_args={
+            "options": f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
+        },
         pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=max_overflow,
