@@ -59,7 +59,7 @@ bench-inbound: $(VENV)/.main
 bench-outbound: $(VENV)/.main
 	$(PY) benchmarks/outbound.py
 
-bench-scale: $(VENV)/.main
+bench-scale: $(VENV)/.main system-packages
 	$(PY) benchmarks/scale.py
 
 bench-lookup: $(VENV)/.main

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite runs for real: PostgreSQL and Redis servers behind the
 # end-to-end tests, nftables + conntrack for the kernel-mode data plane, Chromium for the
-# console tests, HAProxy for the data-plane benchmark, openssl for test certificates.
+# console tests, HAProxy and wrk for the benchmarks, openssl for test certificates.
 # Installs the missing ones with apt-get when run as root; otherwise names the command.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"  # nft, conntrack for a non-root PATH too
@@ -14,6 +14,7 @@ have nft || missing+=(nftables)
 have conntrack || missing+=(conntrack)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 have haproxy || missing+=(haproxy)
+have wrk || missing+=(wrk)
 have openssl || missing+=(openssl)
 have unshare || missing+=(util-linux)
 have ip || missing+=(iproute2)
