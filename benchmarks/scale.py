@@ -284,7 +284,9 @@ def measure(kind: str, n: int) -> dict[str, float]:
         time.sleep(5)  # let the last wakes settle
         before = [cpu_seconds(pid) for pid in bench.pids]
         time.sleep(IDLE)
-        busy = [(cpu_seconds(pid) - b) / IDLE * 100 for pid, b in zip(bench.pids, before)]
+        busy = [
+            (cpu_seconds(pid) - b) / IDLE * 100 for pid, b in zip(bench.pids, before, strict=True)
+        ]
         figures["idle CPU, busiest replica (%)"] = max(busy)
         figures["RSS, largest replica (MiB)"] = max(rss_mib(pid) for pid in bench.pids)
     shutil.rmtree(workdir, ignore_errors=True)
