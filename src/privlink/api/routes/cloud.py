@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Path
 
 from privlink.api.deps import CallerDep
 from privlink.api.errors import documented
+from privlink.api.paging import PagingDep
 from privlink.api.schemas import cloud as cs
 from privlink.api.schemas.common import Deleted
 from privlink.cloud import contract as c
@@ -157,17 +158,11 @@ def list_security_groups(acct: AccountDep) -> cs.SecurityGroupsPublic:
 
 
 def _tg_arn(acct: LocalAccount, name: str) -> str:
-    for tg in acct.describe_target_groups():
-        if name in (tg.name, tg.arn):
-            return tg.arn
-    raise NotFound(f"Target group {name!r} does not exist in {acct.region}")
+    return acct.target_group_arn(name)
 
 
 def _lb_arn(acct: LocalAccount, name: str) -> str:
-    for lb in acct.describe_load_balancers():
-        if name in (lb.name, lb.arn):
-            return lb.arn
-    raise NotFound(f"Load balancer {name!r} does not exist in {acct.region}")
+    return acct.load_balancer_arn(name)
 
 
 @router.post(Scoped + "/target-groups", status_code=201)
@@ -186,8 +181,11 @@ def create_target_group(body: cs.TargetGroupCreate, acct: AccountDep) -> c.Targe
 
 
 @router.get(Scoped + "/target-groups")
-def list_target_groups(acct: AccountDep) -> cs.TargetGroupsPublic:
-    return cs.TargetGroupsPublic(target_groups=acct.describe_target_groups())
+def list_target_groups(acct: AccountDep, paging: PagingDep) -> cs.TargetGroupsPublic:
+    found = acct.describe_target_groups(paging.page)
+    return cs.TargetGroupsPublic(
+        target_groups=found, next_page_token=paging.next([tg.arn for tg in found])
+    )
 
 
 @router.delete(Scoped + "/target-groups/{name}")
@@ -237,8 +235,11 @@ def create_load_balancer(body: cs.LoadBalancerCreate, acct: AccountDep) -> c.Loa
 
 
 @router.get(Scoped + "/load-balancers")
-def list_load_balancers(acct: AccountDep) -> cs.LoadBalancersPublic:
-    return cs.LoadBalancersPublic(load_balancers=acct.describe_load_balancers())
+def list_load_balancers(acct: AccountDep, paging: PagingDep) -> cs.LoadBalancersPublic:
+    found = acct.describe_load_balancers(paging.page)
+    return cs.LoadBalancersPublic(
+        load_balancers=found, next_page_token=paging.next([lb.arn for lb in found])
+    )
 
 
 @router.delete(Scoped + "/load-balancers/{name}")
@@ -286,8 +287,11 @@ def create_endpoint_service(body: cs.EndpointServiceCreate, acct: AccountDep) ->
 
 
 @router.get(Scoped + "/endpoint-services")
-def list_endpoint_services(acct: AccountDep) -> cs.EndpointServicesPublic:
-    return cs.EndpointServicesPublic(endpoint_services=acct.describe_endpoint_services())
+def list_endpoint_services(acct: AccountDep, paging: PagingDep) -> cs.EndpointServicesPublic:
+    found = acct.describe_endpoint_services(paging.page)
+    return cs.EndpointServicesPublic(
+        endpoint_services=found, next_page_token=paging.next([svc.id for svc in found])
+    )
 
 
 @router.get(Scoped + "/endpoint-services/{service_id}")
@@ -356,8 +360,9 @@ def create_endpoint(
 
 
 @router.get(Scoped + "/endpoints")
-def list_endpoints(acct: AccountDep) -> cs.EndpointsPublic:
-    return cs.EndpointsPublic(endpoints=acct.describe_endpoints())
+def list_endpoints(acct: AccountDep, paging: PagingDep) -> cs.EndpointsPublic:
+    found = acct.describe_endpoints(paging.page)
+    return cs.EndpointsPublic(endpoints=found, next_page_token=paging.next([e.id for e in found]))
 
 
 @router.get(Scoped + "/endpoints/{endpoint_id}")

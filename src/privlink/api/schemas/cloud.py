@@ -110,6 +110,11 @@ class AccountPublic(Public):
     principal: str = Field(description="The account's root principal ARN")
 
 
+NEXT_PAGE = Field(
+    None, description="Pass as page_token for the next page; none after the last page"
+)
+
+
 class AccountsPublic(BaseModel):
     accounts: list[AccountPublic]
 
@@ -156,6 +161,7 @@ class SecurityGroupsPublic(BaseModel):
 
 class TargetGroupsPublic(BaseModel):
     target_groups: list[c.TargetGroup]
+    next_page_token: str | None = NEXT_PAGE
 
 
 class TargetHealthPublic(BaseModel):
@@ -171,6 +177,7 @@ class TargetsHealthPublic(BaseModel):
 
 class LoadBalancersPublic(BaseModel):
     load_balancers: list[c.LoadBalancer]
+    next_page_token: str | None = NEXT_PAGE
 
 
 class ListenersPublic(BaseModel):
@@ -179,6 +186,7 @@ class ListenersPublic(BaseModel):
 
 class EndpointServicesPublic(BaseModel):
     endpoint_services: list[c.EndpointService]
+    next_page_token: str | None = NEXT_PAGE
 
 
 class EndpointConnectionsPublic(BaseModel):
@@ -187,3 +195,4 @@ class EndpointConnectionsPublic(BaseModel):
 
 class EndpointsPublic(BaseModel):
     endpoints: list[c.Endpoint]
+    next_page_token: str | None = NEXT_PAGE

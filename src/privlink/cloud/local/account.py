@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from privlink.cloud.local.views import clean_tags
 from privlink.domain import cloud as rules
 from privlink.domain import validation
 from privlink.domain.errors import Conflict, InvalidInput, NotFound
+from privlink.domain.paging import Page
 from privlink.store.base import Base
 from privlink.store.cloud_tables import (
     LcAccount,
@@ -117,6 +118,23 @@ class AccountBase(c.CloudDriver):
     def _regional(self, model: Any) -> Any:
         """A select of this account's rows of `model` in this region."""
         return select(model).where(model.account_id == self.account_id, model.region == self.region)
+
+    @staticmethod
+    def _paged(query: Any, key: Any, page: Page | None) -> Any:
+        """`query` in `key` order; with a page, only its rows (after its key, at most its limit)."""
+        query = query.order_by(key)
+        if page is None:
+            return query
+        if page.after is not None:
+            query = query.where(key > page.after)
+        return query.limit(page.limit)
+
+    def _named(self, s: Session, model: Any, key: Any, name: str, what: str) -> Any:
+        """This account's `model` row whose name or primary key is `name`."""
+        found = s.scalar(self._regional(model).where(or_(model.name == name, key == name)).limit(1))
+        if found is None:
+            raise NotFound(f"{what} {name!r} does not exist in {self.region}")
+        return found
 
     def _check_name_free(self, s: Session, model: Any, name: str, what: str) -> None:
         """Names are unique per account and region (target groups, load balancers)."""

@@ -15,6 +15,7 @@ from privlink.cloud.local.views import clean_tags, endpoint_view, hex_id, servic
 from privlink.domain import cloud as rules
 from privlink.domain import privatelink, validation
 from privlink.domain.errors import Conflict, InvalidInput, NotFound
+from privlink.domain.paging import Page
 from privlink.store.cloud_tables import (
     LcEndpoint,
     LcEndpointService,
@@ -65,15 +66,14 @@ class Endpoints(AccountBase):
         with self._tx() as s:
             return service_view(s, self._own(s, LcEndpointService, service_id, "Endpoint service"))
 
-    def describe_endpoint_services(self) -> list[c.EndpointService]:
+    def describe_endpoint_services(self, page: Page | None = None) -> list[c.EndpointService]:
         with self._tx() as s:
+            live = self._regional(LcEndpointService).where(
+                LcEndpointService.state != rules.ServiceState.deleted
+            )
             return [
                 service_view(s, svc)
-                for svc in s.scalars(
-                    self._regional(LcEndpointService).where(
-                        LcEndpointService.state != rules.ServiceState.deleted
-                    )
-                )
+                for svc in s.scalars(self._paged(live, LcEndpointService.id, page))
             ]
 
     def find_endpoint_service(self, name: str) -> c.EndpointService | None:
@@ -221,13 +221,10 @@ class Endpoints(AccountBase):
             self._fail_if_service_gone(s, ep)
             return endpoint_view(ep)
 
-    def describe_endpoints(self) -> list[c.Endpoint]:
+    def describe_endpoints(self, page: Page | None = None) -> list[c.Endpoint]:
         with self._tx() as s:
-            rows = s.scalars(
-                self._regional(LcEndpoint)
-                .where(LcEndpoint.state != "deleted")
-                .order_by(LcEndpoint.created_at)
-            ).all()
+            live = self._regional(LcEndpoint).where(LcEndpoint.state != "deleted")
+            rows = s.scalars(self._paged(live, LcEndpoint.id, page)).all()
             for ep in rows:
                 self._fail_if_service_gone(s, ep)
             return [endpoint_view(ep) for ep in rows]

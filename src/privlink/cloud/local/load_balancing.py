@@ -17,6 +17,7 @@ from privlink.cloud.local.views import clean_tags, hex_id, lb_view, listener_vie
 from privlink.domain import cloud as rules
 from privlink.domain import validation
 from privlink.domain.errors import Conflict, InvalidInput, NotFound
+from privlink.domain.paging import Page
 from privlink.store.base import utcnow
 from privlink.store.cloud_tables import (
     LcAccount,
@@ -71,9 +72,15 @@ class LoadBalancing(AccountBase):
             s.add(tg)
             return tg_view(tg)
 
-    def describe_target_groups(self) -> list[c.TargetGroup]:
+    def describe_target_groups(self, page: Page | None = None) -> list[c.TargetGroup]:
         with self._tx() as s:
-            return [tg_view(tg) for tg in s.scalars(self._regional(LcTargetGroup))]
+            query = self._paged(self._regional(LcTargetGroup), LcTargetGroup.arn, page)
+            return [tg_view(tg) for tg in s.scalars(query)]
+
+    def target_group_arn(self, name: str) -> str:
+        """The ARN of this account's target group named `name` (or whose ARN it is)."""
+        with self._tx() as s:
+            return str(self._named(s, LcTargetGroup, LcTargetGroup.arn, name, "Target group").arn)
 
     def register_targets(self, arn: str, targets: Sequence[c.Target]) -> None:
         with self._tx() as s:
@@ -231,9 +238,16 @@ class LoadBalancing(AccountBase):
         with self._tx() as s:
             return lb_view(self._own(s, LcLoadBalancer, arn, "Load balancer"))
 
-    def describe_load_balancers(self) -> list[c.LoadBalancer]:
+    def describe_load_balancers(self, page: Page | None = None) -> list[c.LoadBalancer]:
         with self._tx() as s:
-            return [lb_view(lb) for lb in s.scalars(self._regional(LcLoadBalancer))]
+            query = self._paged(self._regional(LcLoadBalancer), LcLoadBalancer.arn, page)
+            return [lb_view(lb) for lb in s.scalars(query)]
+
+    def load_balancer_arn(self, name: str) -> str:
+        """The ARN of this account's load balancer named `name` (or whose ARN it is)."""
+        with self._tx() as s:
+            found = self._named(s, LcLoadBalancer, LcLoadBalancer.arn, name, "Load balancer")
+            return str(found.arn)
 
     def delete_load_balancer(self, arn: str) -> None:
         with self._tx() as s:
