@@ -28,7 +28,7 @@ from privlink.cloud.local.dataplane import DataPlane
 from privlink.cloud.local.platform import LocalPlatform
 from privlink.console import app as console
 from privlink.domain.cloud import HealthCheck
-from privlink.reconcile.privatelinks import Config
+from privlink.reconcile.privatelinks import HEALTH_POLL, Config
 from privlink.reconcile.runner import Runner
 from privlink.services import audit
 from privlink.settings import CloudDriver, Role, Settings
@@ -46,7 +46,10 @@ def reconcile_config(settings: Settings) -> Config:
         healthy_threshold=2,
         unhealthy_threshold=2,
     )
-    return Config(health_check=check, resync=settings.resync_interval)
+    # The local cloud's data plane reports health changes (AppState.health_changed), so
+    # PrivateLinks need not poll while their targets settle; other clouds are polled.
+    poll = None if settings.cloud == CloudDriver.local else HEALTH_POLL
+    return Config(health_check=check, resync=settings.resync_interval, health_poll=poll)
 
 
 def platform_for(settings: Settings, local: LocalCloud | None) -> Platform:
@@ -86,7 +89,10 @@ async def lead_dataplane(state: AppState, local: LocalCloud, leadership: Leaders
         leads = False
     if leads and state.dataplane is None:
         dataplane = DataPlane(
-            local, mode=state.settings.dataplane.value, on_provisioned=state.provisioned
+            local,
+            mode=state.settings.dataplane.value,
+            on_provisioned=state.provisioned,
+            on_health=state.health_changed,
         )
         await dataplane.start()
         state.dataplane = dataplane

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from privlink.cloud.contract import CloudDriver, Platform
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
+from privlink.domain import naming
 from privlink.domain.errors import Unavailable
 from privlink.reconcile.runner import Runner
 from privlink.services import outbound, privatelinks
@@ -51,6 +52,18 @@ class AppState:
         with self.sessions() as session, session.begin():
             ours = outbound.wake_endpoints(session, endpoint_ids)
         if ours and self.runner is not None:
+            self.runner.kick()
+
+    def health_changed(self, owners: list[str]) -> None:
+        """The data plane saw target health move in groups of these owners (finder tags):
+        their PrivateLinks record it now instead of polling for it. Any thread."""
+        prefix = naming.tag_key(naming.Kind.privatelink) + "="
+        ids = [o.removeprefix(prefix) for o in owners if o.startswith(prefix)]
+        if not ids:
+            return
+        with self.sessions() as session, session.begin():
+            woken = privatelinks.wake_ids(session, ids)
+        if woken and self.runner is not None:
             self.runner.kick()
 
     def changed(

@@ -114,4 +114,5 @@ def test_any_other_token_is_refused_or_read_never_crashes(token: str) -> None:
     except InvalidInput as refused:
         assert "page_token" in refused.message
     else:
-        assert key and key.isprintable()
+        assert key
+        assert key.isprintable()

@@ -59,6 +59,9 @@ class Config:
     health_check: HealthCheck
     resync: float = 30.0
     backoff: float = 0.5
+    # Seconds between steps while accessible targets are unhealthy; None when the cloud
+    # reports health changes itself (the local cloud's data plane wakes the object).
+    health_poll: float | None = HEALTH_POLL
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,9 @@ def _converge(
     accessible_unhealthy = any(
         not healthy[u.key] for u in want.units if want.access.get(u.component)
     )
-    return HEALTH_POLL if settling or accessible_unhealthy else None
+    if settling:
+        return HEALTH_POLL
+    return cfg.health_poll if accessible_unhealthy else None
 
 
 def _sync_targets(cloud: c.CloudDriver, arn: str, unit: rules.Unit) -> bool:

@@ -56,8 +56,10 @@ class Runner:
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._loop_of: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
+        self._loop_of = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._loop())
 
     async def stop(self) -> None:
@@ -67,7 +69,18 @@ class Runner:
                 await self._task
 
     def kick(self) -> None:
-        self._kick.set()
+        """Look for due work now; may be called from any thread."""
+        loop = self._loop_of
+        if loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._kick.set()
+        else:
+            loop.call_soon_threadsafe(self._kick.set)
 
     def platform(self, region: str) -> c.CloudDriver:
         """The platform account's driver in a region: where inbound resources live."""

@@ -146,6 +146,17 @@ def wake(session: Session, *, aws_service_id: str) -> None:
             _due_now(pl)
 
 
+def wake_ids(session: Session, pl_ids: list[str]) -> int:
+    """Something these PrivateLinks show changed in the cloud (e.g. target health):
+    their next step is due now. How many were woken."""
+    woken = 0
+    for pl in session.scalars(select(Privatelink).where(Privatelink.id.in_(pl_ids))):
+        if pl.next_attempt_at is None and pl.state != rules.DELETING:
+            _due_now(pl)
+            woken += 1
+    return woken
+
+
 def desired_changed(session: Session, service: Service) -> None:
     """The service's config changed (e.g. privatelink_access): reconcile its PrivateLink."""
     pl = find(session, service)

@@ -266,11 +266,19 @@ class LocalCloud:
                 targets.setdefault(target.target_group_arn, []).append(target)
             return [(tg_view(tg), targets[tg.arn]) for tg in groups]
 
-    def record_health(self, target_id: int, state: str, reason: str) -> None:
+    def record_health(self, target_id: int, state: str, reason: str) -> str | None:
+        """Store a target's health; the owner tag (`finder`) of its group when the
+        state changed, so whoever owns the group can look now."""
         with self.tx() as s:
             target = s.get(LcTarget, target_id)
-            if target is not None and target.state not in ("draining", "unused"):
-                target.state, target.reason = state, reason
+            if target is None or target.state in ("draining", "unused"):
+                return None
+            moved = target.state != state
+            target.state, target.reason = state, reason
+            if not moved:
+                return None
+            group = s.get(LcTargetGroup, target.target_group_arn)
+            return group.finder if group is not None else None
 
     def drop_drained(self) -> None:
         """Remove deregistered targets whose deregistration delay has passed."""

@@ -58,9 +58,11 @@ class DataPlane:
         sync_interval: float = 0.25,
         health_tick: float = 0.1,
         on_provisioned: Callable[[list[str]], None] = lambda _ids: None,
+        on_health: Callable[[list[str]], None] = lambda _owners: None,
     ) -> None:
         self.cloud = cloud
         self.on_provisioned = on_provisioned
+        self.on_health = on_health  # owners (finder tags) of groups whose health moved
         self.requested_mode = mode
         self.mode = "userspace"
         self.sync_interval = sync_interval
@@ -213,11 +215,14 @@ class DataPlane:
                 await asyncio.to_thread(nft.flush_conntrack, sorted(newly_retired))
 
     def _persist_health(self, target_id: int, health: TargetHealth) -> None:
-        task = asyncio.ensure_future(
-            asyncio.to_thread(
+        async def persist() -> None:
+            owner = await asyncio.to_thread(
                 self.cloud.record_health, target_id, health.state.value, health.reason
             )
-        )
+            if owner is not None:
+                await asyncio.to_thread(self.on_health, [owner])
+
+        task = asyncio.ensure_future(persist())
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
