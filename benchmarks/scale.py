@@ -14,7 +14,11 @@ Each run gets N services behind one greeting node, each with a PrivateLink, then
 - api: `wrk` GETs one of the N PrivateLinks, then the list of 1,000 services
   (the first 1,000), at 10 and 50 connections for BENCH_API seconds (10) each, p50/p99;
 - idle: each replica's CPU (share of one core; the busiest replica) and RSS over
-  BENCH_IDLE seconds (60) with nothing changing.
+  BENCH_IDLE seconds (60) with nothing changing and no resync due (objects were just
+  made, and a resync comes 0.5-1x PRIVLINK_RESYNC_INTERVAL after an object's last look);
+- resync: every object made due at once; CPU of all replicas per look, and from it the
+  steady idle cost per replica: N looks per 0.75 x interval, spread over the replicas,
+  plus the idle figure above.
 
 The last column divides each figure at a deployment's largest N by its smallest.
 """
@@ -31,6 +35,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -48,6 +53,8 @@ BULK_LIMIT = float(os.environ.get("BENCH_BULK_LIMIT", "3600"))
 NEW = 20
 LISTED = 1000  # services in the listed project
 TICK = os.sysconf("SC_CLK_TCK")
+RESYNC = float(os.environ.get("PRIVLINK_RESYNC_INTERVAL", "3600"))
+LONG_AGO = datetime(2000, 1, 1)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -289,8 +296,31 @@ def measure(kind: str, n: int) -> dict[str, float]:
         ]
         figures["idle CPU, busiest replica (%)"] = max(busy)
         figures["RSS, largest replica (MiB)"] = max(rss_mib(pid) for pid in bench.pids)
+        cost = resync_cost(bench, n + NEW)
+        figures["CPU per resync look (ms)"] = cost * 1000
+        looks = (n + NEW) / (0.75 * RESYNC)  # per second, all replicas
+        steady = figures["idle CPU, busiest replica (%)"] + looks * cost / len(bench.pids) * 100
+        figures["steady idle CPU per replica (%)"] = steady
     shutil.rmtree(workdir, ignore_errors=True)
     return figures
+
+
+def resync_cost(bench: Deployment, count: int) -> float:
+    """CPU seconds (all replicas) per resync look: every PrivateLink is made due at once
+    and the replicas' runners (which look at the queue every 2 s) work through them."""
+    before = sum(cpu_seconds(pid) for pid in bench.pids)
+    with bench.engine.begin() as db:
+        db.execute(text("UPDATE privatelinks SET resync_at = :past"), {"past": LONG_AGO})
+    due = text("SELECT count(*) FROM privatelinks WHERE resync_at <= :past")
+    deadline = time.perf_counter() + BULK_LIMIT
+    while True:
+        with bench.engine.connect() as db:
+            if not db.execute(due, {"past": LONG_AGO + timedelta(days=1)}).scalar():
+                break
+        if time.perf_counter() > deadline:
+            raise SystemExit("bench: resyncs did not finish")
+        time.sleep(0.5)
+    return (sum(cpu_seconds(pid) for pid in bench.pids) - before) / count
 
 
 def _register_listed(api: httpx.Client, i: int, node: int) -> None:

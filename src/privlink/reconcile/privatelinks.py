@@ -196,8 +196,10 @@ def _converge(
     reachable = any(
         healthy[u.key] for u in want.units if u.node < 0 and want.access.get(u.component)
     )
-    # The endpoint service is ready: `active` now, whatever the connections say next.
-    _record(sessions, cloud, want, service, None, healthy, reachable, b.recreated)
+    # The endpoint service is ready: `active` now, whatever the connections say next
+    # (an object already active records everything once, below).
+    if not want.was_active or b.recreated:
+        _record(sessions, cloud, want, service, None, healthy, reachable, b.recreated)
     endpoints = _settle_endpoints(cloud, service_id, want.principals)
     settling = _record(sessions, cloud, want, service, endpoints, healthy, reachable, [])
     accessible_unhealthy = any(

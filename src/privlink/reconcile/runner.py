@@ -25,6 +25,9 @@ from privlink.store.base import utcnow
 
 log = structlog.get_logger(__name__)
 MAX_BATCHES = 1000  # per pass; then the loop looks at the clock and its wakes again
+# The longest the loop sleeps between looks at the queue: work made due by another
+# replica (its API, its data plane's health wakes) is seen within this, kicked or not.
+MAX_SLEEP = 2.0
 
 
 class Runner:
@@ -139,7 +142,7 @@ class Runner:
             await self._run(self.privatelinks, pl_id)
 
     async def _delay(self) -> float:
-        delay = self.resync_interval
+        delay = MAX_SLEEP
         for kind in self.kinds:
             soonest = await asyncio.to_thread(kind.next_due, self.sessions)
             if soonest is not None:
