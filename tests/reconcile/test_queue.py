@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.domain.errors import (
@@ -277,6 +277,43 @@ class TestLeases:
         assert wrote == ["fenced"]
         after = row(sessions, obj)
         assert (after.state, after.lease_owner, after.attempts) == ("APPROVED", OTHER, 0)
+
+    def test_a_step_whose_object_another_process_removed_commits_nothing(
+        self, sessions: sessionmaker[Session], kind: queue.Kind, step: FakeStep
+    ) -> None:
+        """Paused while another replica deleted the object: what the stale step would
+        make now (here: another object's row) would be left behind, so it is refused;
+        its reads still go through."""
+        obj = add(sessions)
+        outcome: list[str] = []
+
+        def during(obj_id: str) -> None:
+            with sessions() as s, s.begin():
+                s.info["unfenced"] = True
+                gone = s.get(ProjectVpc, obj_id)
+                assert gone is not None
+                s.delete(gone)
+            with sessions() as s, s.begin():  # a read: nothing to fence
+                outcome.append(f"read {s.get(ProjectVpc, obj_id)}")
+            try:
+                with sessions() as s, s.begin():
+                    s.add(stray := ProjectVpc(**_copy_of(row(sessions, other))))
+                outcome.append(f"committed {stray.id}")
+            except queue.LeaseLost as lost:
+                outcome.append("fenced" if "removed meanwhile" in str(lost) else str(lost))
+
+        other = add(sessions, due_in=None)
+        step.during = during
+        kind.run(sessions, obj)
+        assert outcome == ["read None", "fenced"]
+        with sessions() as s:
+            assert [v.id for v in s.scalars(select(ProjectVpc))] == [other]
+
+
+def _copy_of(vpc: ProjectVpc) -> dict[str, object]:
+    columns = ProjectVpc.__table__.columns.keys()
+    values = {c: getattr(vpc, c) for c in columns}
+    return {**values, "id": str(uuid.uuid4()), "network_cidr": "10.99.0.0/24"}
 
 
 class TestOutcomes:

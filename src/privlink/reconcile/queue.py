@@ -200,8 +200,11 @@ _fenced: contextvars.ContextVar[tuple[Any, str] | None] = contextvars.ContextVar
 
 @event.listens_for(Session, "before_flush")
 def _note_own_removal(session: Session, _context: object, _instances: object) -> None:
-    """Remember that this transaction removes the step's own object (its last move)."""
+    """Remember that this transaction writes (only writes are fenced), and whether it
+    removes the step's own object (its last move)."""
     held = _fenced.get()
+    if held is not None and (session.new or session.dirty or session.deleted):
+        session.info["writes_fenced"] = True
     if held is not None and any(
         isinstance(row, held[0]) and row.id == held[1] for row in session.deleted
     ):
@@ -216,6 +219,8 @@ def _check_lease(session: Session) -> None:
     if held is None or session.info.get("unfenced"):
         return
     session.flush()
+    if not session.info.pop("writes_fenced", False):
+        return  # a read (most cloud calls of a look): nothing to fence
     removes = session.info.pop("removes_fenced", None) == held
     model, obj_id = held
     found = session.execute(
