@@ -125,10 +125,18 @@ def project_vpc(bench: Serve) -> str:
     return vpc
 
 
-def register_pg(api: httpx.Client, name: str, node: int, vpc: str, **config: object) -> None:
-    """A pg service of project `bench` behind the node on 127.0.0.1:node, in `vpc`."""
+def register_pg(
+    api: httpx.Client,
+    name: str,
+    node: int,
+    vpc: str | None = None,
+    *,
+    project: str = "bench",
+    **config: object,
+) -> None:
+    """A pg service of `project` behind the node on 127.0.0.1:node, in `vpc` if given."""
     api.post(
-        "/v1/project/bench/service",
+        f"/v1/project/{project}/service",
         json={
             "service_name": name,
             "service_type": "pg",
@@ -137,8 +145,10 @@ def register_pg(api: httpx.Client, name: str, node: int, vpc: str, **config: obj
             "components": {"pg": [f"127.0.0.1:{node}"]},
         },
     ).raise_for_status()
+    if vpc is None:
+        return
     body = {"project_vpc_id": vpc, **({"user_config": config} if config else {})}
-    api.put(f"/v1/project/bench/service/{name}", json=body).raise_for_status()
+    api.put(f"/v1/project/{project}/service/{name}", json=body).raise_for_status()
 
 
 def report(title: str, rows: list[tuple[str, list[float]]], notes: list[str]) -> None:

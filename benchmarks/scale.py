@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
-from common import PRIVLINK, _ready, free_port, greeting_node, pct, until
+from common import PRIVLINK, _ready, free_port, greeting_node, pct, register_pg, until
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, text
 
@@ -186,20 +186,6 @@ def project_vpc(bench: Deployment) -> str:
     return vpc
 
 
-def register(api: httpx.Client, name: str, node: int, vpc: str) -> None:
-    api.post(
-        "/v1/project/bench/service",
-        json={
-            "service_name": name,
-            "service_type": "pg",
-            "cloud_name": "aws-eu-west-1",
-            "plan": "business-4",
-            "components": {"pg": [f"127.0.0.1:{node}"]},
-        },
-    ).raise_for_status()
-    api.put(f"/v1/project/bench/service/{name}", json={"project_vpc_id": vpc}).raise_for_status()
-
-
 def create(api: httpx.Client, name: str, principal: str) -> None:
     base = f"/v1/project/bench/service/{name}/privatelink/aws"
     api.post(base, json={"principals": [principal]}).raise_for_status()
@@ -245,7 +231,7 @@ def measure(kind: str, n: int) -> dict[str, float]:
         principal = api.post("/v1/cloud/accounts", json={"name": "acme"}).json()["principal"]
         names = [f"pg-{i}" for i in range(n)]
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda name: register(api, name, node, vpc), names))
+            list(pool.map(lambda name: register_pg(api, name, node, vpc), names))
         started = time.perf_counter()
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda name: create(api, name, principal), names))
@@ -263,7 +249,7 @@ def measure(kind: str, n: int) -> dict[str, float]:
         fresh = []
         for i in range(NEW):
             name = f"new-{i}"
-            register(api, name, node, vpc)
+            register_pg(api, name, node, vpc)
             base = f"/v1/project/bench/service/{name}/privatelink/aws"
             begun = time.perf_counter()
             create(api, name, principal)
@@ -274,7 +260,12 @@ def measure(kind: str, n: int) -> dict[str, float]:
         if n > LISTED:  # the listed project holds 1,000 services, whatever N is
             api.post("/v1/project", json={"project": "listed"}).raise_for_status()
             with ThreadPoolExecutor(8) as pool:
-                list(pool.map(lambda i: _register_listed(api, i, node), range(LISTED)))
+                list(
+                    pool.map(
+                        lambda i: register_pg(api, f"svc-{i}", node, project="listed"),
+                        range(LISTED),
+                    )
+                )
             listed = "/v1/project/listed/service"
         else:
             listed = "/v1/project/bench/service"
@@ -321,19 +312,6 @@ def resync_cost(bench: Deployment, count: int) -> float:
             raise SystemExit("bench: resyncs did not finish")
         time.sleep(0.5)
     return (sum(cpu_seconds(pid) for pid in bench.pids) - before) / count
-
-
-def _register_listed(api: httpx.Client, i: int, node: int) -> None:
-    api.post(
-        "/v1/project/listed/service",
-        json={
-            "service_name": f"svc-{i}",
-            "service_type": "pg",
-            "cloud_name": "aws-eu-west-1",
-            "plan": "business-4",
-            "components": {"pg": [f"127.0.0.1:{node}"]},
-        },
-    ).raise_for_status()
 
 
 def main() -> None:
