@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import privlink
 from privlink import api, demo
-from privlink.api.cache import ResponseCache
+from privlink.api.cache import ResponseCache, SharedRead
 from privlink.api.middleware import AuditTrail, BodyLimit, RequestContext
 from privlink.cloud.contract import Platform
 from privlink.cloud.local.control import LocalCloud
@@ -116,7 +116,8 @@ async def keep_leading(state: AppState, local: LocalCloud, leadership: Leadershi
 def responses_generation(engine: Engine) -> Callable[[], Awaitable[int]]:
     """How many visible changes the database has seen (the response cache's check). On
     SQLite a read of a local file on a connection of its own, in the event loop (never
-    waiting for the pool); elsewhere in a thread, on a pooled connection."""
+    waiting for the pool); elsewhere in a thread, on a pooled connection, shared by the
+    requests that arrive together."""
     if engine.dialect.name == "sqlite":
         own = engine.raw_connection()
         own.detach()
@@ -136,7 +137,7 @@ def responses_generation(engine: Engine) -> Callable[[], Awaitable[int]]:
     async def threaded() -> int:
         return await anyio.to_thread.run_sync(pooled)
 
-    return threaded
+    return SharedRead(threaded)
 
 
 def create_app(

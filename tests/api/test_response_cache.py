@@ -3,6 +3,7 @@ through the API, another process writing the database, or the reconciler."""
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -10,13 +11,14 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from privlink.api.cache import HEADER, ROUTES
+from privlink.api.cache import HEADER, ROUTES, SharedRead
 from privlink.app import create_app
 from privlink.services import tenancy
 from privlink.settings import Settings
 from privlink.store.base import utcnow
 from privlink.store.db import make_engine, make_sessionmaker
 from privlink.store.tables import ApiToken, ProjectVpc, Service
+from privlink.testing import LoopThread
 from tests.api.test_services import KAFKA, register
 from tests.conftest import Api
 from tests.support import wait_for
@@ -142,3 +144,39 @@ def test_the_cache_can_be_turned_off(settings: Settings, mib: int) -> None:
             assert answer.status_code == 200
             assert HEADER.decode() not in answer.headers
     engine.dispose()
+
+
+def test_shared_reads_start_after_their_callers_asked() -> None:
+    """Callers arriving together share a read; one arriving while a read runs gets the
+    next read, never one that started before it asked."""
+    loop = LoopThread()
+
+    async def scenario() -> tuple[list[int], list[int], int]:
+        started = 0
+        release: asyncio.Queue[None] = asyncio.Queue()
+        running = asyncio.Event()
+
+        async def read() -> int:
+            nonlocal started
+            started += 1
+            mine = started
+            running.set()
+            await release.get()
+            return mine
+
+        shared = SharedRead(read)
+        first = [asyncio.create_task(shared()) for _ in range(5)]
+        await running.wait()  # the first read runs: who comes now needs the next
+        later = [asyncio.create_task(shared()) for _ in range(5)]
+        await asyncio.sleep(0)
+        release.put_nowait(None)
+        early = await asyncio.gather(*first)
+        release.put_nowait(None)
+        late = await asyncio.gather(*later)
+        return list(early), list(late), started
+
+    try:
+        early, late, reads = loop.run(scenario())
+    finally:
+        loop.close()
+    assert (early, late, reads) == ([1] * 5, [2] * 5, 2)

@@ -52,6 +52,40 @@ class Pending:
     answer: Answer | None = None
 
 
+class SharedRead:
+    """A read whose concurrent callers share one run, as long as it started after they
+    asked: who arrives while a read runs waits for the next one, so every request still
+    sees all the changes committed before it came, and 50 requests at once make ~2 reads."""
+
+    def __init__(self, read: Callable[[], Awaitable[int]]) -> None:
+        self.read = read
+        self.next: asyncio.Future[int] | None = None  # served by the next read to start
+        self.runner: asyncio.Task[None] | None = None
+
+    async def __call__(self) -> int:
+        if self.next is None:
+            self.next = asyncio.get_running_loop().create_future()
+        waiting = self.next
+        if self.runner is None:
+            self.runner = asyncio.create_task(self._run())
+        return await asyncio.shield(waiting)
+
+    async def _run(self) -> None:
+        serving: asyncio.Future[int] | None = None
+        try:
+            while self.next is not None:
+                serving, self.next = self.next, None
+                try:
+                    serving.set_result(await self.read())
+                except Exception as error:  # each waiting caller sees it
+                    serving.set_exception(error)
+        finally:
+            self.runner = None
+            for left in (serving, self.next):  # cancelled (shutdown): nobody waits forever
+                if left is not None and not left.done():
+                    left.cancel()
+
+
 class ResponseCache:
     """`generation()` reads the current `responses` count; at most `max_bytes` of bodies
     are kept (least recently used go first); 0 turns caching off."""
