@@ -122,6 +122,7 @@ def lines(server: Server) -> list[dict[str, Any]]:
     return found
 
 
+@pytest.mark.timeout(480)
 def test_three_replicas_converge_through_a_kill_and_a_pause(
     postgres_server: str, tmp_path: Path, node: str
 ) -> None:
@@ -233,7 +234,16 @@ def _burst(replicas: Replicas, operator: str, node: str, sessions: Any) -> None:
             )
         return states == {"active": len(kept)}
 
-    wait_for(converged, timeout=300, interval=0.5)
+    try:
+        wait_for(converged, timeout=240, interval=0.5)
+    except AssertionError:
+        with sessions() as s:
+            stuck = s.execute(
+                select(Privatelink.state, Privatelink.reason, Privatelink.next_attempt_at)
+                .where(Privatelink.state != "active")
+                .limit(5)
+            ).all()
+        raise AssertionError(f"not converged; e.g. {stuck}") from None
     for name in deleted:
         gone = call(operator, "GET", f"/v1/project/chaos/service/{name}/privatelink/aws")
         assert gone.status_code == 404, gone.text

@@ -156,7 +156,7 @@ class Runner:
                 delay = await self._delay()
             except Exception as error:  # e.g. the database is briefly unavailable
                 log.warning("reconcile pass failed", error=str(error))
-                delay = self.resync_interval
+                delay = MAX_SLEEP  # not a resync interval (an hour): others' work waits
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), delay)
             self._kick.clear()
