@@ -114,6 +114,21 @@ class Replicas:
             self.up.append(server)
 
 
+def pause_in_a_step(server: Server, sessions: Any) -> None:
+    """SIGSTOP the replica at an instant it holds a PrivateLink's lease, so a step of its
+    is in flight (steps are short: stopping at a random instant may find none)."""
+    assert server.process is not None
+    held_by_it = Privatelink.lease_owner.like(f"%:{server.process.pid}:%")
+    for _ in range(400):
+        server.process.send_signal(signal.SIGSTOP)
+        with sessions() as s:
+            if s.scalar(select(func.count()).where(held_by_it)):
+                return
+        server.process.send_signal(signal.SIGCONT)
+        time.sleep(0.02)
+    raise AssertionError("the replica to pause never held a lease during the burst")
+
+
 def lines(server: Server) -> list[dict[str, Any]]:
     found = []
     for line in server.log.read_text().splitlines():
@@ -184,6 +199,8 @@ def _burst(replicas: Replicas, operator: str, node: str, sessions: Any) -> None:
     killed, paused = replicas.servers[1], replicas.servers[2]
     deleted = names[:DELETES]
 
+    paused_at: list[float] = []  # when the paused replica was stopped
+
     def create(index: int) -> None:
         name = names[index]
         answer = call(
@@ -202,8 +219,8 @@ def _burst(replicas: Replicas, operator: str, node: str, sessions: Any) -> None:
             killed.process.send_signal(signal.SIGKILL)
         if index == CREATES // 2:
             replicas.leave(paused)
-            assert paused.process is not None
-            paused.process.send_signal(signal.SIGSTOP)
+            pause_in_a_step(paused, sessions)
+            paused_at.append(time.monotonic())
 
     def delete(name: str) -> None:
         answer = call(operator, "DELETE", f"/v1/project/chaos/service/{name}/privatelink/aws")
@@ -213,14 +230,13 @@ def _burst(replicas: Replicas, operator: str, node: str, sessions: Any) -> None:
         )
         assert answer.status_code in (200, 202, 204) or again, answer.text
 
-    started = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(create, range(CREATES)))
         list(pool.map(delete, deleted))
     killed.stop(signal.SIGKILL)
     killed.start()
     replicas.join(killed)
-    time.sleep(max(0.0, PAUSE - (time.monotonic() - started)))  # past the paused one's leases
+    time.sleep(max(0.0, PAUSE - (time.monotonic() - paused_at[0])))  # past its leases
     assert paused.process is not None
     paused.process.send_signal(signal.SIGCONT)
     replicas.join(paused)

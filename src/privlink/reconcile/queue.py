@@ -260,9 +260,11 @@ def run(
     _fenced.reset(fence)
     with sessions() as s, s.begin():
         row = s.get(model, obj_id)
-        if row is not None and row.lease_owner != OWNER:
+        if row is None or row.lease_owner != OWNER:
+            # Taken over (or finished and removed) by another process while this one was
+            # paused: the new holder owns the row now.
             log.warning("lease lost during a step; its outcome is dropped", object=obj_id)
-        elif row is not None:
+        else:
             row.attempts, row.reconciled_at = 0, utcnow()
             row.resync_at = row.reconciled_at + timedelta(seconds=resync * random.uniform(0.5, 1))
             woken = as_utc(row.next_attempt_at)
@@ -287,8 +289,11 @@ def _record_failure(
     with sessions() as s, s.begin():
         row = s.get(model, obj_id)
         if row is None or row.lease_owner != OWNER:
-            if row is not None:
-                log.warning("lease lost during a step", object=obj_id, error=message)
+            log.warning(
+                "lease lost during a step",
+                object=obj_id,
+                error=str(error) if isinstance(error, LeaseLost) else message,
+            )
             return
         row.lease_owner = row.lease_until = None
         row.attempts += 1
