@@ -125,7 +125,8 @@ def local_cloud(workdir: Path) -> tuple[LocalCloud, str]:
 
 def through_dataplane(cloud: LocalCloud, address: str, mode: str, loadgen: Path) -> list[float]:
     loop = LoopThread()
-    dataplane = DataPlane(cloud, mode=mode, sync_interval=0.2)
+    # As `privlink serve` runs it: userspace forwarding in one worker process per core.
+    dataplane = DataPlane(cloud, mode=mode, workers=os.cpu_count() or 1, sync_interval=0.2)
     loop.run(dataplane.start())
     try:
         deadline = time.monotonic() + 30

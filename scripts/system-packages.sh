@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite runs for real: PostgreSQL and Redis servers behind the
 # end-to-end tests, nftables + conntrack for the kernel-mode data plane, Chromium for the
-# console tests, HAProxy and wrk for the benchmarks, openssl for test certificates.
+# console tests, HAProxy and wrk for the benchmarks, openssl for test certificates, a C
+# compiler for the userspace data plane's worker (forward.c).
 # Installs the missing ones with apt-get when run as root; otherwise names the command.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"  # nft, conntrack for a non-root PATH too
@@ -16,6 +17,7 @@ have conntrack || missing+=(conntrack)
 have haproxy || missing+=(haproxy)
 have wrk || missing+=(wrk)
 have openssl || missing+=(openssl)
+have cc || missing+=(gcc libc6-dev)  # builds the userspace data plane's workers
 have unshare || missing+=(util-linux)
 have ip || missing+=(iproute2)
 

@@ -91,6 +91,7 @@ async def lead_dataplane(state: AppState, local: LocalCloud, leadership: Leaders
         dataplane = DataPlane(
             local,
             mode=state.settings.dataplane.value,
+            workers=state.settings.dataplane_workers,
             on_provisioned=state.provisioned,
             on_health=state.health_changed,
         )

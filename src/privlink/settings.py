@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -75,6 +76,11 @@ class Settings(BaseSettings):
     )
     cloud: CloudDriver = Field(CloudDriver.local, description="Cloud driver: local or aws.")
     dataplane: DataplaneMode = Field(DataplaneMode.auto, description="Local data plane mode.")
+    dataplane_workers: Annotated[int, Field(ge=0, le=256)] = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        description="Processes forwarding userspace connections (default: one per core); "
+        "0 forwards in the server process itself.",
+    )
     host: str = Field("127.0.0.1", description="Listen address of `serve`.")
     port: Annotated[int, Field(ge=1, le=65535)] = Field(8080, description="Listen port.")
     kafka_port_pool: str = Field(

@@ -15,9 +15,10 @@ from privlink.testing import LoopThread
 from tests.cloud.harness import DATAPLANE_MODE, REGION, Cloud
 
 
-@pytest.fixture
-def running_cloud(tmp_path: Path) -> Iterator[Cloud]:
-    """A local cloud on SQLite with its data plane running in a loop thread."""
+@pytest.fixture(params=[0, 2], ids=["in-process", "2-workers"])
+def running_cloud(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cloud]:
+    """A local cloud on SQLite with its data plane running in a loop thread, forwarding
+    in the test process or in two worker processes."""
     engine = make_engine(f"sqlite:///{tmp_path / 'cloud.db'}")
     migrate.upgrade(engine)
     cloud = LocalCloud(make_sessionmaker(engine))
@@ -27,7 +28,7 @@ def running_cloud(tmp_path: Path) -> Iterator[Cloud]:
     vpc = customer.create_vpc("10.1.0.0/16")
     subnets = [customer.create_subnet(vpc.id, az).id for az in ("euw1-az1", "euw1-az2")]
     loop = LoopThread()
-    dataplane = DataPlane(cloud, mode=DATAPLANE_MODE, sync_interval=0.1)
+    dataplane = DataPlane(cloud, mode=DATAPLANE_MODE, workers=request.param, sync_interval=0.1)
     loop.run(dataplane.start())
     world = Cloud(
         loop=loop,

@@ -160,11 +160,13 @@ class Cloud:
 
     def connections(self, endpoint_id: str) -> int:
         addresses = [a.address for a in self.customer.describe_endpoint(endpoint_id).addresses]
-        return self.dataplane.connections(endpoint_id, addresses)
+        return self.loop.run(self.dataplane.connections(endpoint_id, addresses))
 
     def restart_dataplane(self) -> None:
         self.loop.run(self.dataplane.stop())
-        self.dataplane = DataPlane(self.cloud, mode=DATAPLANE_MODE, sync_interval=0.1)
+        self.dataplane = DataPlane(
+            self.cloud, mode=DATAPLANE_MODE, workers=self.dataplane.workers, sync_interval=0.1
+        )
         self.loop.run(self.dataplane.start())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import signal
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ import pytest
 
 from privlink.cloud.local import proxy_protocol
 from privlink.cloud.local.forwarder import HIGH_WATER
+from privlink.cloud.local.workers import WorkerPool
 from tests.cloud.harness import (
     REGION,
     Cloud,
@@ -94,9 +96,8 @@ class TestBytes:
             got = 0
             for _ in range(200):  # read 200 x 4 KiB slowly, sampling the buffers
                 got += len(sock.recv(4096))
-                peak = max(
-                    peak, running_cloud.loop.call(running_cloud.dataplane.forwarder.buffered)
-                )
+                stats = running_cloud.loop.run(running_cloud.dataplane.forwarder.stats())
+                peak = max(peak, stats.buffered)
                 threading.Event().wait(0.002)
         assert peak <= 2 * HIGH_WATER + 1 * MB
         # The backend was held back: it could not send much more than the reader took
@@ -228,6 +229,23 @@ class TestEndpointLifecycle:
         running_cloud.restart_dataplane()
         with running_cloud.connect(endpoint, _port(running_cloud, name)) as sock:
             assert recv_line(sock) == b"one\n"
+
+    def test_a_killed_worker_is_replaced(self, running_cloud: Cloud) -> None:
+        pool = running_cloud.dataplane.forwarder
+        if not isinstance(pool, WorkerPool):
+            pytest.skip("forwarding in this process: no workers")
+        backend = running_cloud.start_backend("echo", echo_handler)
+        name = running_cloud.service([backend])
+        endpoint = running_cloud.endpoint(name)
+        port = _port(running_cloud, name)
+        victim = pool.workers[0].process
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        # Meanwhile the survivor takes every connection (the dead one's socket is gone).
+        assert _echoes(running_cloud, endpoint, port)
+        wait_for(lambda: all(w.alive() for w in pool.workers) and victim not in pool.processes())
+        # Both listen again: connections spread over both, and every one is answered.
+        assert all(_echoes(running_cloud, endpoint, port) for _ in range(40))
 
     def test_security_group_must_allow_the_port(self, running_cloud: Cloud) -> None:
         backend = running_cloud.start_backend("echo", echo_handler)

@@ -23,6 +23,7 @@ from privlink.cloud.local import nft
 from privlink.cloud.local.control import LocalCloud, Route
 from privlink.cloud.local.forwarder import Forwarder, Listen
 from privlink.cloud.local.health import HealthBoard, HealthChecker
+from privlink.cloud.local.workers import WorkerPool, compiled
 from privlink.domain.cloud import TargetHealth
 from privlink.domain.errors import InvalidInput
 from privlink.store.base import utcnow
@@ -55,6 +56,7 @@ class DataPlane:
         cloud: LocalCloud,
         *,
         mode: str = "auto",
+        workers: int = 0,
         sync_interval: float = 0.25,
         health_tick: float = 0.1,
         on_provisioned: Callable[[list[str]], None] = lambda _ids: None,
@@ -68,7 +70,12 @@ class DataPlane:
         self.sync_interval = sync_interval
         self.health_tick = health_tick
         self.board = HealthBoard()
-        self.forwarder = Forwarder(self.board.healthy)
+        # Userspace forwarding: in this process, or in worker processes (one per core).
+        self.workers = workers
+        self.forwarder: Forwarder | WorkerPool = Forwarder()
+        self._pushed: dict[str, tuple[Target, ...]] = {}  # healthy targets the forwarder has
+        self._user_groups: frozenset[str] = frozenset()  # groups userspace routes forward to
+        self._pushing = asyncio.Lock()
         self.checker = HealthChecker(self.board, self._persist_health)
         self._kick = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -84,6 +91,12 @@ class DataPlane:
 
     async def start(self) -> None:
         self.mode = await asyncio.to_thread(resolve_mode, self.requested_mode)
+        program = await asyncio.to_thread(compiled) if self.workers else None
+        if program is not None:
+            self.forwarder = WorkerPool(self.workers, program)
+        elif self.workers:
+            log.warning("no C compiler: userspace forwarding runs in this process")
+        await self.forwarder.start()
         await self.sync()
         self._tasks = [
             asyncio.create_task(self._sync_loop()),
@@ -115,12 +128,16 @@ class DataPlane:
             r.target_group_arn == target_group_arn for r in self._kernel_routes
         ):
             return list(self._kernel_targets.get(target_group_arn, ()))
-        return self.board.healthy(target_group_arn)
+        if target_group_arn in self._user_groups:
+            return self.forwarder.healthy(target_group_arn)
+        return self.board.healthy(target_group_arn)  # no listener yet: what it will get
 
-    def connections(self, endpoint_id: str, addresses: list[str]) -> int:
+    async def connections(self, endpoint_id: str, addresses: list[str]) -> int:
         """Live connections through an endpoint, in either mode."""
-        kernel = nft.count_connections(addresses) if self.mode == "kernel" else 0
-        return self.forwarder.live_connections(endpoint_id) + kernel
+        kernel = 0
+        if self.mode == "kernel":
+            kernel = await asyncio.to_thread(nft.count_connections, addresses)
+        return (await self.forwarder.stats()).live.get(endpoint_id, 0) + kernel
 
     async def _due(self) -> bool:
         """Whether a pass is needed: what forwards changed (one row read, so idle costs
@@ -138,7 +155,6 @@ class DataPlane:
         routes = await asyncio.to_thread(self.cloud.routes)
         in_kernel = [r for r in routes if self.mode == "kernel" and not r.proxy_protocol_v2]
         in_user = [r for r in routes if r not in in_kernel]
-        bound, failed = await self._sync_userspace(in_user)
         groups = await asyncio.to_thread(self.cloud.health_targets)
         self.board.load(
             [
@@ -146,6 +162,10 @@ class DataPlane:
                 for group, targets in groups
             ]
         )
+        # Targets first: a listener must never accept before it knows where to forward.
+        self._user_groups = frozenset(r.target_group_arn for r in in_user)
+        await self._push_targets()
+        bound, failed = await self._sync_userspace(in_user)
         if self.mode == "kernel":
             retired = frozenset(await asyncio.to_thread(self.cloud.retired_addresses))
             try:
@@ -155,8 +175,7 @@ class DataPlane:
                 failed |= {r.endpoint_id for r in in_kernel}
                 log.error("nftables refused the ruleset", error=str(error))
         live = {r.endpoint_id for r in routes}
-        for endpoint_id in [e for e in self.forwarder.pairs if e not in live]:
-            ended = self.forwarder.end_endpoint(endpoint_id)
+        for endpoint_id, ended in (await self.forwarder.retain(live)).items():
             log.info("endpoint connections ended", endpoint=endpoint_id, connections=ended)
         pending = await asyncio.to_thread(self.cloud.pending_endpoints)
         ready = [e for e in pending if (e in bound or e not in live) and e not in failed]
@@ -165,6 +184,21 @@ class DataPlane:
             self.on_provisioned(ready)  # consumers waiting for `available` may look now
         await asyncio.to_thread(self.cloud.drop_drained)
         self._drain_at = await asyncio.to_thread(self.cloud.next_drain)
+
+    async def _push_targets(self) -> None:
+        """Give the forwarder the healthy targets of its groups that changed since the
+        last push (only the changes: a health move costs one message, at any size)."""
+        async with self._pushing:  # one push at a time, so they land in order
+            current = {arn: tuple(self.board.healthy(arn)) for arn in self._user_groups}
+            changed = {
+                arn: list(targets)
+                for arn, targets in current.items()
+                if self._pushed.get(arn, ()) != targets
+            }
+            changed |= {arn: [] for arn in self._pushed if arn not in current}
+            if changed:
+                await self.forwarder.set_targets(changed)
+            self._pushed = {arn: targets for arn, targets in current.items() if targets}
 
     async def _sync_userspace(self, routes: list[Route]) -> tuple[set[str], set[str]]:
         wanted = {
@@ -232,6 +266,7 @@ class DataPlane:
                 await asyncio.wait_for(self._kick.wait(), self.sync_interval)
             self._kick.clear()
             try:
+                await self.forwarder.revive()
                 if await self._due():
                     await self.sync()
             except Exception:  # keep forwarding; the next pass retries
@@ -242,8 +277,10 @@ class DataPlane:
             try:
                 version = self.board.version
                 await self.checker.tick()
-                if self.mode == "kernel" and self.board.version != version:
-                    await self._apply_kernel()
+                if self.board.version != version:
+                    await self._push_targets()
+                    if self.mode == "kernel":
+                        await self._apply_kernel()
             except Exception:
                 log.exception("health check pass failed")
             await asyncio.sleep(self.health_tick)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import itertools
 import socket
 import struct
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import structlog
 
@@ -28,6 +28,7 @@ log = structlog.get_logger(__name__)
 HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
 CONNECT_TIMEOUT = 5.0
+BACKLOG = 1024
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,12 @@ def allowed(ingress: tuple[tuple[str, int, int], ...], source: str, port: int) -
     if not ingress:
         return True
     ip = ipaddress.IPv4Address(source)
-    return any(
-        low <= port <= high and ip in ipaddress.IPv4Network(cidr) for cidr, low, high in ingress
-    )
+    return any(low <= port <= high and ip in _network(cidr) for cidr, low, high in ingress)
+
+
+@functools.lru_cache(maxsize=4096)
+def _network(cidr: str) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(cidr)
 
 
 def reset(transport: asyncio.Transport) -> None:
@@ -73,11 +77,9 @@ class Half(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
+        # TCP_NODELAY is already on: uvloop and asyncio set it on every TCP transport.
         self.transport = cast(asyncio.Transport, transport)
         self.transport.set_write_buffer_limits(HIGH_WATER, LOW_WATER)
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def data_received(self, data: bytes) -> None:
         peer = self.peer
@@ -125,7 +127,7 @@ class Pair:
         client.pair = self
         self.upstream = Half(self)
         self.client.peer, self.upstream.peer = self.upstream, self.client
-        self.connecting: asyncio.Task[None] | None = None
+        self.connecting: asyncio.Future[Any] | None = None
 
     def link_up(self) -> None:
         """The upstream connected: flush what the client sent meanwhile and read again."""
@@ -161,25 +163,54 @@ class Pair:
 
 
 class Forwarder:
-    """Listening sockets per endpoint address:port and the connections through them."""
+    """Listening sockets per endpoint address:port and the connections through them.
 
-    def __init__(self, healthy: Callable[[str], list[Target]]) -> None:
-        self.healthy = healthy
+    It forwards to the healthy targets it was last given (`set_targets`), so it runs
+    the same in the server process or in a worker process of its own (`workers`).
+    """
+
+    def __init__(self) -> None:
         self.servers: dict[tuple[str, int], tuple[Listen, asyncio.Server]] = {}
+        self.targets: dict[str, list[Target]] = {}
         self.pairs: dict[str, set[Pair]] = defaultdict(set)
         self.rotation = itertools.count()
 
-    async def listen(self, spec: Listen) -> None:
+    async def start(self) -> None:
+        """Nothing to start in this process (a `WorkerPool` starts its workers)."""
+
+    async def revive(self) -> None:
+        """Nothing to revive in this process (a `WorkerPool` replaces dead workers)."""
+
+    def healthy(self, target_group_arn: str) -> list[Target]:
+        return self.targets.get(target_group_arn, [])
+
+    async def set_targets(self, changed: dict[str, list[Target]]) -> None:
+        """New healthy targets of some groups; an empty list forgets a group."""
+        for arn, targets in changed.items():
+            if targets:
+                self.targets[arn] = targets
+            else:
+                self.targets.pop(arn, None)
+
+    async def listen(self, spec: Listen, sock: socket.socket | None = None) -> None:
+        """Forward spec's address:port; `sock`, if given, is already bound and listening."""
         key = (spec.address, spec.port)
         current = self.servers.get(key)
         if current is not None:
             if current[0] == spec:
                 return
-            await self.stop((spec.address, spec.port))
+            await self.stop(key)
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(
-            lambda: self._accept(key), spec.address, spec.port, reuse_address=True, backlog=1024
-        )
+        if sock is not None:
+            server = await loop.create_server(lambda: _Accepted(self, spec), sock=sock)
+        else:
+            server = await loop.create_server(
+                lambda: _Accepted(self, spec),
+                spec.address,
+                spec.port,
+                reuse_address=True,
+                backlog=BACKLOG,
+            )
         self.servers[key] = (spec, server)
 
     async def stop(self, key: tuple[str, int]) -> None:
@@ -187,8 +218,11 @@ class Forwarder:
         if entry is not None:
             entry[1].close()
 
+    async def retain(self, live: set[str]) -> dict[str, int]:
+        """Reset every connection through endpoints not in `live`; how many, per endpoint."""
+        return {e: self.end_endpoint(e) for e in [e for e in self.pairs if e not in live]}
+
     def end_endpoint(self, endpoint_id: str) -> int:
-        """Reset every live connection through an endpoint; returns how many."""
         pairs = list(self.pairs.pop(endpoint_id, ()))
         for pair in pairs:
             pair.abort()
@@ -197,30 +231,38 @@ class Forwarder:
     def forget(self, pair: Pair) -> None:
         self.pairs.get(pair.endpoint_id, set()).discard(pair)
 
-    def buffered(self) -> int:
-        """Bytes waiting in write buffers across all connections (bounded by backpressure)."""
-        return sum(
+    async def stats(self) -> Stats:
+        """Live connections per endpoint, and bytes waiting in write buffers (bounded by
+        backpressure)."""
+        buffered = sum(
             side.transport.get_write_buffer_size()
             for pairs in self.pairs.values()
             for pair in pairs
             for side in (pair.client, pair.upstream)
             if side.transport is not None
         )
-
-    def live_connections(self, endpoint_id: str | None = None) -> int:
-        if endpoint_id is not None:
-            return len(self.pairs.get(endpoint_id, ()))
-        return sum(len(p) for p in self.pairs.values())
-
-    def _accept(self, key: tuple[str, int]) -> asyncio.Protocol:
-        spec = self.servers[key][0]
-        return _Accepted(self, spec)
+        live = {endpoint: len(pairs) for endpoint, pairs in self.pairs.items() if pairs}
+        return Stats(live, buffered)
 
     async def close(self) -> None:
         for key in list(self.servers):
             await self.stop(key)
         for endpoint_id in list(self.pairs):
             self.end_endpoint(endpoint_id)
+
+
+@dataclass(frozen=True)
+class Stats:
+    live: dict[str, int]  # connections per endpoint
+    buffered: int  # bytes in write buffers
+
+    @staticmethod
+    def total(parts: list[Stats]) -> Stats:
+        live: dict[str, int] = defaultdict(int)
+        for part in parts:
+            for endpoint, count in part.live.items():
+                live[endpoint] += count
+        return Stats(dict(live), sum(part.buffered for part in parts))
 
 
 class _Accepted(Half):
@@ -230,40 +272,43 @@ class _Accepted(Half):
         super().__init__()
         self.forwarder = forwarder
         self.spec = spec
+        self.source: tuple[str, int] = ("", 0)
         Pair(forwarder, spec.endpoint_id, client=self)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         assert self.transport is not None
-        source = transport.get_extra_info("peername")
-        targets = self.forwarder.healthy(self.spec.target_group_arn)
-        if not allowed(self.spec.ingress, source[0], self.spec.port) or not targets:
+        spec = self.spec
+        if spec.ingress or spec.proxy_protocol_v2:  # only then is the source needed
+            self.source = transport.get_extra_info("peername")
+        targets = self.forwarder.healthy(spec.target_group_arn)
+        if not targets or not allowed(spec.ingress, self.source[0], spec.port):
             reset(self.transport)
             return
-        self.forwarder.pairs[self.spec.endpoint_id].add(self.pair)
+        self.forwarder.pairs[spec.endpoint_id].add(self.pair)
         self.transport.pause_reading()
         target = targets[next(self.forwarder.rotation) % len(targets)]
-        self.pair.connecting = asyncio.ensure_future(self._dial(target, source))
-
-    async def _dial(self, target: Target, source: tuple[str, int]) -> None:
+        # Callbacks, not a coroutine wrapped in wait_for: this is the per-connection path.
         loop = asyncio.get_running_loop()
-        try:
-            await asyncio.wait_for(
-                loop.create_connection(lambda: self.pair.upstream, target.host, target.port),
-                CONNECT_TIMEOUT,
-            )
-        except (OSError, TimeoutError):
+        dialling = loop.create_task(
+            loop.create_connection(lambda: self.pair.upstream, target.host, target.port)
+        )
+        timer = loop.call_later(CONNECT_TIMEOUT, dialling.cancel)
+        self.pair.connecting = dialling
+        dialling.add_done_callback(lambda done: self._dialled(done, timer))
+
+    def _dialled(self, done: asyncio.Future[Any], timer: asyncio.TimerHandle) -> None:
+        timer.cancel()
+        self.pair.connecting = None
+        if done.cancelled() or done.exception() is not None:
             self.pair.abort()
             return
-        finally:
-            self.pair.connecting = None
         if self.transport is None:  # the client left while we dialled
             self.pair.close()
             return
-        if self.spec.proxy_protocol_v2 and self.pair.upstream.transport is not None:
+        spec = self.spec
+        if spec.proxy_protocol_v2 and self.pair.upstream.transport is not None:
             self.pair.upstream.transport.write(
-                proxy_protocol.header(
-                    source, (self.spec.address, self.spec.port), self.spec.endpoint_id
-                )
+                proxy_protocol.header(self.source, (spec.address, spec.port), spec.endpoint_id)
             )
         self.pair.link_up()

@@ -44,11 +44,14 @@ class HealthBoard:
         return self._healthy.get(target_group_arn, [])
 
     def refresh(self, arn: str) -> None:
-        self._healthy[arn] = [
+        healthy = [
             t.target
             for t in self.groups.get(arn, {}).values()
             if t.health.state is TargetState.healthy
         ]
+        if healthy != self._healthy.get(arn):
+            self._healthy[arn] = healthy
+            self.version += 1
 
     def load(self, groups: list[tuple[TargetGroup, list[tuple[int, Target, str, str]]]]) -> None:
         """Take the current targets from the database, keeping health already observed.
