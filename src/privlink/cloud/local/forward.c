@@ -27,6 +27,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -80,6 +81,8 @@ struct side {
     char *buf; /* read from this side, not yet written to the other */
     size_t len, off;
     int eof, passed_eof;
+    int readable; /* may have bytes or an EOF to read: not drained since its last event */
+    int closing;  /* the peer said it ended (EPOLLRDHUP): read on to the EOF */
 };
 
 struct conn {
@@ -167,7 +170,10 @@ static void bury(void) {
     dead_listeners = NULL;
 }
 
-/* Copy what `src` has to `dst` until one would block; -1: the connection failed. */
+/* Copy what `src` has to `dst` until one would block; -1: the connection failed.
+ * Few system calls per connection is the point: a read shorter than the buffer
+ * drained the socket (edge-triggered epoll reports the next bytes as a new event), and
+ * the last FIN goes out with close(), not a shutdown() of its own. */
 static int flow(struct conn *k, struct side *src, struct side *dst) {
     for (;;) {
         if (src->len > src->off) {
@@ -180,18 +186,22 @@ static int flow(struct conn *k, struct side *src, struct side *dst) {
         }
         if (src->eof) {
             if (!src->passed_eof && k->connected) {
-                shutdown(dst->fd, SHUT_WR); /* half-close, as the client did */
+                if (!dst->passed_eof) shutdown(dst->fd, SHUT_WR); /* half-close, as src did */
                 src->passed_eof = 1;
             }
             return 0;
         }
+        if (!src->readable) return 0;
         ssize_t r = recv(src->fd, src->buf, BUF, 0);
         if (r > 0) {
             src->len = (size_t)r;
+            if (r < BUF && !src->closing) src->readable = 0;
         } else if (r == 0) {
             src->eof = 1;
+        } else if (errno == EAGAIN) {
+            src->readable = 0;
         } else {
-            return errno == EAGAIN ? 0 : -1;
+            return -1;
         }
     }
 }
@@ -267,8 +277,8 @@ static void accept_on(struct listener *l) {
             continue;
         }
         struct conn *k = calloc(1, sizeof *k);
-        k->client = (struct side){SIDE, fd, k, malloc(BUF), 0, 0, 0, 0};
-        k->upstream = (struct side){SIDE, up, k, malloc(BUF), 0, 0, 0, 0};
+        k->client = (struct side){SIDE, fd, k, malloc(BUF), 0, 0, 0, 0, 1, 0};
+        k->upstream = (struct side){SIDE, up, k, malloc(BUF), 0, 0, 0, 0, 1, 0};
         memcpy(k->endpoint, l->endpoint, ID);
         k->deadline = now_ms() + CONNECT_TIMEOUT_MS;
         k->next = conns;
@@ -284,15 +294,14 @@ static void accept_on(struct listener *l) {
 static void on_side(struct side *s, uint32_t events) {
     struct conn *k = s->conn;
     if (k->dead) return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->readable = 1;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->closing = 1;
     if (!k->connected && s == &k->upstream) {
-        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-        int error = 0;
-        socklen_t size = sizeof error;
-        getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &error, &size);
-        if (error) {
+        if (events & (EPOLLERR | EPOLLHUP)) { /* refused or unreachable */
             drop(k, 1);
             return;
         }
+        if (!(events & EPOLLOUT)) return;
         k->connected = 1;
         connecting--;
     }
@@ -519,6 +528,10 @@ static int on_channel(void) {
 
 int main(int argc, char **argv) {
     channel_fd = argc > 1 ? atoi(argv[1]) : 3;
+    /* Buffers come and go with connections: keep freed ones in the heap rather than
+     * giving memory back to the system (and asking for it again) every time. */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the group; the server process ends us */
     epfd = epoll_create1(EPOLL_CLOEXEC);
