@@ -151,6 +151,7 @@ def _converge(
         arn = b.found(
             naming.Resource.target_group, f"target group {unit.key}", **{naming.UNIT_TAG: unit.key}
         )
+        fresh = arn is None  # made by this pass: nothing registered yet
         if arn is None:
             arn = cloud.create_target_group(
                 name=f"pl-{short}-{port}",
@@ -162,8 +163,11 @@ def _converge(
                 vpc_id=want.platform_vpc,
             ).arn
         groups[unit.key] = arn
-        healthy[unit.key] = _sync_targets(cloud, arn, unit)
+        healthy[unit.key] = _sync_targets(cloud, arn, unit, fresh=fresh)
     lb = b.found(naming.Resource.load_balancer, "load balancer")
+    # What this pass made is known to be empty: no describe of it (a create's pass makes
+    # every resource, and the fewer calls the more PrivateLinks per second).
+    fresh = lb is None
     if lb is None:
         subnets = [sub.id for sub in cloud.vpc_subnets(want.platform_vpc)]
         lb = cloud.create_load_balancer(
@@ -171,7 +175,7 @@ def _converge(
         ).arn
     wanted = {want.ports[u.key]: groups[u.key] for u in want.units if want.access.get(u.component)}
     have = set()
-    for listener in cloud.describe_listeners(lb):
+    for listener in [] if fresh else cloud.describe_listeners(lb):
         if wanted.get(listener.port) == listener.target_group_arn:
             have.add(listener.port)
         else:
@@ -181,14 +185,17 @@ def _converge(
             cloud.create_listener(load_balancer_arn=lb, port=port, target_group_arn=arn)
     _drop_orphan_groups(cloud, b.tags, set(groups.values()))
     service_id = b.found(naming.Resource.endpoint_service, "endpoint service")
+    fresh = service_id is None
     if service_id is None:
-        service_id = cloud.create_endpoint_service(
+        service = cloud.create_endpoint_service(
             load_balancer_arns=[lb],
             acceptance_required=True,
             tags=b.created_tags,
             client_token=b.token("svc"),
-        ).id
-    service = cloud.describe_endpoint_service(service_id)
+        )
+        service_id = service.id
+    else:
+        service = cloud.describe_endpoint_service(service_id)
     add = [p for p in want.principals if p not in service.principals]
     remove = [p for p in service.principals if p not in want.principals]
     if add or remove:
@@ -198,10 +205,15 @@ def _converge(
     )
     # The endpoint service is ready: `active` now, whatever the connections say next
     # (an object already active records everything once, below).
-    if not want.was_active or b.recreated:
-        _record(sessions, cloud, want, service, None, healthy, reachable, b.recreated)
-    endpoints = _settle_endpoints(cloud, service_id, want.principals)
-    settling = _record(sessions, cloud, want, service, endpoints, healthy, reachable, [])
+    if fresh:  # no endpoint can have asked to connect yet: one record says it all
+        endpoints: list[c.Endpoint] = []
+    else:
+        if not want.was_active or b.recreated:
+            _record(sessions, cloud, want, service, None, healthy, reachable, b.recreated)
+        endpoints = _settle_endpoints(cloud, service_id, want.principals)
+    settling = _record(
+        sessions, cloud, want, service, endpoints, healthy, reachable, b.recreated if fresh else []
+    )
     accessible_unhealthy = any(
         not healthy[u.key] for u in want.units if want.access.get(u.component)
     )
@@ -210,10 +222,11 @@ def _converge(
     return cfg.health_poll if accessible_unhealthy else None
 
 
-def _sync_targets(cloud: c.CloudDriver, arn: str, unit: rules.Unit) -> bool:
-    """Register the unit's nodes, deregister others; whether any target is healthy."""
+def _sync_targets(cloud: c.CloudDriver, arn: str, unit: rules.Unit, *, fresh: bool) -> bool:
+    """Register the unit's nodes, deregister others; whether any target is healthy.
+    A `fresh` group (just made) has none registered yet."""
     wanted = [c.Target(host, port) for host, port in unit.targets]
-    views = [v for v in cloud.describe_target_health(arn) if v.state != "draining"]
+    views = [] if fresh else [v for v in cloud.describe_target_health(arn) if v.state != "draining"]
     current = {v.target for v in views}
     missing = [t for t in wanted if t not in current]
     extra = [t for t in current if t not in wanted]

@@ -101,7 +101,15 @@ def read(
 
 # -- the reconciler's cloud changes -------------------------------------------------------
 # The object whose step is running (its queue kind and ID), set by the work queue.
-_subject: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+@dataclass
+class _Subject:
+    kind: str
+    obj_id: str
+    project: str | None = None
+    looked_up: bool = False  # `project` is known (looked up once per step)
+
+
+_subject: contextvars.ContextVar[_Subject | None] = contextvars.ContextVar(
     "privlink_audit_subject", default=None
 )
 _MODELS: dict[str, Any] = {
@@ -116,21 +124,24 @@ CHANGES = ("create_", "delete_", "modify_", "accept_", "reject_", "register_", "
 @contextmanager
 def acting_on(kind: str, obj_id: str) -> Iterator[None]:
     """Cloud changes made inside are the reconciler's, for this object."""
-    token = _subject.set((kind, obj_id))
+    token = _subject.set(_Subject(kind, obj_id))
     try:
         yield
     finally:
         _subject.reset(token)
 
 
-def _project_of(session: Session, kind: str, obj_id: str) -> str | None:
-    model = _MODELS.get(kind)
-    row = session.get(model, obj_id) if model is not None else None
-    if row is None:
-        return None
-    project_id = row.project_id if isinstance(row, ProjectVpc) else row.service.project_id
-    owner = session.get(Project, project_id)
-    return owner.name if owner is not None else None
+def _project_of(session: Session, subject: _Subject) -> str | None:
+    """The project of the step's object, looked up at its first recorded change only."""
+    if not subject.looked_up:
+        model = _MODELS.get(subject.kind)
+        row = session.get(model, subject.obj_id) if model is not None else None
+        if row is not None:
+            project_id = row.project_id if isinstance(row, ProjectVpc) else row.service.project_id
+            owner = session.get(Project, project_id)
+            subject.project = owner.name if owner is not None else None
+        subject.looked_up = row is not None
+    return subject.project
 
 
 def _changed(
@@ -160,7 +171,7 @@ def _write(
     ids = [str(a) for a in args if isinstance(a, str) and a != region]
     target = " ".join([region, *ids, *([str(made)] if made and made not in ids else [])])
     message = getattr(error, "message", None) or (type(error).__name__ if error else "")
-    detail = f"for {subject[0]} {subject[1]}" if subject else ""
+    detail = f"for {subject.kind} {subject.obj_id}" if subject else ""
     detail = f"{detail}: {message}" if detail and message else detail or message
     try:
         with sessions() as session, session.begin():
@@ -172,7 +183,7 @@ def _write(
                     actor=RECONCILER,
                     action=f"cloud {name}",
                     outcome="failed" if error else "ok",
-                    project=_project_of(session, *subject) if subject else None,
+                    project=_project_of(session, subject) if subject else None,
                     target=target,
                     detail=detail,
                 ),

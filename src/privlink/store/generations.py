@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Integer, String, event, inspect, select, update
+from sqlalchemy import Integer, String, event, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from privlink.store.base import Base
-from privlink.store.tables import ConsoleSession
+from privlink.store.tables import AuditRecord, ConsoleSession
 
 FORWARDING = "forwarding"
 RESPONSES = "responses"
@@ -49,9 +49,20 @@ def current(connection: Any, name: str) -> int:
 
 
 def bump(session: Session, name: str) -> None:
-    session.connection().execute(
-        update(Generation).where(Generation.name == name).values(value=Generation.value + 1)
+    """Move `name` on, once per transaction however often it flushes: the value only
+    has to differ from what readers saw before this transaction commits."""
+    if name not in NAMES:
+        raise ValueError(f"no generation {name!r}")
+    transaction = session.get_transaction()
+    moved = session.info.setdefault("generations_moved", {})
+    if moved.get(name) is transaction and transaction is not None:
+        return
+    # Plain SQL: this runs in most write transactions, and the ORM statement's
+    # compile and cache-key work cost more than the round trip.
+    session.connection().exec_driver_sql(
+        f"UPDATE generations SET value = value + 1 WHERE name = '{name}'"  # noqa: S608
     )
+    moved[name] = transaction
 
 
 def touched(session: Session) -> Iterable[Any]:
@@ -77,6 +88,7 @@ def changed_columns(row: Any) -> set[str]:
     return {attr.key for attr in state.attrs if attr.history.has_changes()}
 
 
+UNSHOWN = (ConsoleSession, AuditRecord)
 # Work-queue columns no answer shows: a resync that changes nothing else moves nothing.
 BOOKKEEPING = frozenset(
     {"next_attempt_at", "resync_at", "attempts", "reconciled_at", "lease_owner", "lease_until"}
@@ -84,10 +96,11 @@ BOOKKEEPING = frozenset(
 
 
 def writes_visible(session: Session) -> bool:
-    """Whether a flush writes something an API answer can show: any added or removed
-    row, any real change except to work-queue bookkeeping; console log-ins never."""
+    """Whether a flush writes something a cached API answer can show: any added or
+    removed row, any real change except to work-queue bookkeeping; console log-ins and
+    audit records never (no cached answer shows them)."""
     for row in touched(session):
-        if isinstance(row, ConsoleSession):
+        if isinstance(row, UNSHOWN):
             continue
         if row in session.dirty and not changed_columns(row) - BOOKKEEPING:
             continue
