@@ -73,9 +73,16 @@ class Deployment:
     """The replicas, the URL clients use (HAProxy's with several), the database."""
 
     def __init__(
-        self, url: str, token: str, pids: list[int], engine: Engine, env: dict[str, str]
+        self,
+        url: str,
+        token: str,
+        pids: list[int],
+        engine: Engine,
+        env: dict[str, str],
+        replica_urls: list[str],
     ) -> None:
         self.url, self.token, self.pids, self.engine = url, token, pids, engine
+        self.replica_urls = replica_urls  # each replica's own (its /metrics)
         self.env = env  # for `privlink admin` commands on the same database
         self.api = httpx.Client(
             base_url=url, headers={"Authorization": f"aivenv1 {token}"}, timeout=60
@@ -130,7 +137,7 @@ def replicas(kind: str, workdir: Path) -> Iterator[Deployment]:
         stack.callback(engine.dispose)
         admin_env = {**env, "PRIVLINK_DATABASE_URL": database}
         admin_env["PRIVLINK_DATA_DIR"] = str(workdir / "replica-0")
-        yield Deployment(url, token, pids, engine, admin_env)
+        yield Deployment(url, token, pids, engine, admin_env, urls)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -287,13 +294,28 @@ def measure(kind: str, n: int) -> dict[str, float]:
         ]
         figures["idle CPU, busiest replica (%)"] = max(busy)
         figures["RSS, largest replica (MiB)"] = max(rss_mib(pid) for pid in bench.pids)
+        calls_before = cloud_calls(bench)
         cost = resync_cost(bench, n + NEW)
+        per_look = (cloud_calls(bench) - calls_before) / (n + NEW)
         figures["CPU per resync look (ms)"] = cost * 1000
+        figures["cloud calls per look"] = per_look
+        # Each object is looked at every 0.5-1x the interval: 0.75x on average.
+        figures["cloud calls per object per hour"] = per_look * 3600 / (0.75 * RESYNC)
         looks = (n + NEW) / (0.75 * RESYNC)  # per second, all replicas
         steady = figures["idle CPU, busiest replica (%)"] + looks * cost / len(bench.pids) * 100
         figures["steady idle CPU per replica (%)"] = steady
     shutil.rmtree(workdir, ignore_errors=True)
     return figures
+
+
+def cloud_calls(bench: Deployment) -> float:
+    """The reconciler's cloud calls so far, all replicas (`privlink_cloud_calls_total`)."""
+    total = 0.0
+    for url in bench.replica_urls:
+        for line in httpx.get(f"{url}/metrics", timeout=30).text.splitlines():
+            if line.startswith("privlink_cloud_calls_total{"):
+                total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def resync_cost(bench: Deployment, count: int) -> float:

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 import structlog
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +26,7 @@ from privlink.cloud.contract import Platform
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
 from privlink.cloud.local.platform import LocalPlatform
+from privlink.cloud.metered import MeteredPlatform
 from privlink.console import app as console
 from privlink.domain.cloud import HealthCheck
 from privlink.reconcile.privatelinks import HEALTH_POLL, Config
@@ -77,6 +78,17 @@ def local_cloud(settings: Settings, sessions: sessionmaker[Session]) -> LocalClo
 
 log = structlog.get_logger(__name__)
 LEAD_INTERVAL = 2.0  # seconds between a replica's checks of data-plane leadership
+
+
+def metered(platform: Platform, registry: CollectorRegistry) -> Platform:
+    """The reconciler's platform, its calls counted on /metrics."""
+    calls = Counter(
+        "privlink_cloud_calls",
+        "Cloud API calls the reconciler made (reads and changes), by region and call.",
+        ["region", "call"],
+        registry=registry,
+    )
+    return MeteredPlatform(platform, lambda region, call: calls.labels(region, call).inc())
 
 
 async def lead_dataplane(state: AppState, local: LocalCloud, leadership: Leadership) -> None:
@@ -176,7 +188,7 @@ def create_app(
         if run_dataplane and Role.reconciler in settings.role_set:
             state.runner = Runner(
                 work,
-                audit.audited(platform_for(settings, work_local), work),
+                audit.audited(metered(platform_for(settings, work_local), registry), work),
                 resync_interval=settings.resync_interval,
                 concurrency=settings.reconcile_concurrency,
                 config=reconcile_config(settings),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.inbound.conftest import (
+    PRINCIPAL,
     Inbound,
     connect_endpoint,
     greeting,
@@ -193,3 +194,33 @@ class TestDrift:
         messages = [e["message"] for e in history["events"]]
         assert "endpoint service was deleted out of band; re-created" in messages
         assert any("target group kafka-0 was deleted out of band" in m for m in messages)
+
+
+def test_cloud_calls_are_counted_on_metrics(inbound: Inbound) -> None:
+    """/metrics counts the reconciler's cloud calls by call: what the API budget goes to."""
+    register_in_vpc(inbound)
+    inbound.call(
+        "POST",
+        "/v1/project/alpha/service/kafka-1/privatelink/aws",
+        json={"principals": [PRINCIPAL.format(account="123456789012")]},
+    )
+    wait_for(lambda: inbound.pl_state() == "active")
+
+    def calls() -> dict[str, float]:
+        text = inbound.client.get("/metrics").text
+        counted = {}
+        for line in text.splitlines():
+            if line.startswith("privlink_cloud_calls_total{"):
+                labels, _, value = line.rpartition(" ")
+                counted[labels.split('call="')[1].split('"')[0]] = float(value)
+        return counted
+
+    counted = calls()
+    # One endpoint service and one load balancer made (and found first), whatever else
+    # the steps read.
+    assert counted["create_endpoint_service"] == 1
+    assert counted["create_load_balancer"] == 1
+    assert counted["find_by_tags"] >= 2
+    before = sum(counted.values())
+    inbound.call("POST", "/v1/project/alpha/service/kafka-1/privatelink/aws/refresh")
+    wait_for(lambda: sum(calls().values()) > before)  # a refresh is a look: more calls
