@@ -137,7 +137,7 @@ class DataPlane:
         kernel = 0
         if self.mode == "kernel":
             kernel = await asyncio.to_thread(nft.count_connections, addresses)
-        return (await self.forwarder.stats()).live.get(endpoint_id, 0) + kernel
+        return (await self.forwarder.stats(endpoint_id)).live.get(endpoint_id, 0) + kernel
 
     async def _due(self) -> bool:
         """Whether a pass is needed: what forwards changed (one row read, so idle costs

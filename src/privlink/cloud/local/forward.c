@@ -14,9 +14,11 @@
  *                                          "cidr,lo,hi;..." (empty: allow all)
  *   S addr port                            stop listening (connections stay)
  *   T group targets [group targets ...]    healthy targets, "host:port,..." ("" none)
- *   R endpoint...                          reset connections of every other endpoint
+ *   E endpoint...                          reset the connections of these endpoints
  *                                          -> OK\t<endpoint>=<count>...
- *   Q                                      -> OK\t<buffered bytes>\t<endpoint>=<live>...
+ *   Q [endpoint...]                        -> OK\t<buffered bytes>\t<endpoint>=<live>...
+ *                                          (those endpoints, or all: as many as fit
+ *                                          in REPLY bytes)
  *
  * The channel closing ends the worker. Connections: accept, check the security
  * group's rules, pick a healthy target round robin, dial it (5 s limit), optionally
@@ -45,6 +47,7 @@
 #define CONNECT_TIMEOUT_MS 5000
 #define GROUP_BUCKETS 4096
 #define ID 128
+#define REPLY 60000 /* below a SEQPACKET socket's default send buffer */
 
 enum kind { CHANNEL, LISTENER, SIDE };
 
@@ -322,7 +325,7 @@ static void expire(long long now) {
 
 /* -- the control channel -------------------------------------------------- */
 
-static char packet[PACKET + 1], reply[PACKET];
+static char packet[PACKET + 1], reply[REPLY];
 
 static void answer(const char *text) { send(channel_fd, text, strlen(text), MSG_NOSIGNAL); }
 
@@ -452,15 +455,15 @@ static size_t add(size_t at, const char *endpoint, long value) {
     return w > 0 && (size_t)w < sizeof reply - at ? at + (size_t)w : at;
 }
 
-/* Connections per endpoint, of those whose endpoint is not in `keep` (all if NULL);
- * with `end`, those connections are reset. Written to the reply from `at`. */
-static size_t count_into(size_t at, struct tally *keep, int end) {
+/* Connections per endpoint, of the endpoints in `only` (all if NULL); with `end`, those
+ * connections are reset. Written to the reply from `at`. */
+static size_t count_into(size_t at, struct tally *only, int end) {
     size_t live = 0;
     for (struct conn *k = conns; k; k = k->next) live++;
     struct tally seen = tally_new(live);
     for (struct conn *k = conns, *next; k; k = next) {
         next = k->next;
-        if (keep && tally_slot(keep, k->endpoint, 0)) continue;
+        if (only && !tally_slot(only, k->endpoint, 0)) continue;
         long *count = tally_slot(&seen, k->endpoint, 1);
         (*count)++;
         if (end) drop(k, 1);
@@ -472,22 +475,30 @@ static size_t count_into(size_t at, struct tally *keep, int end) {
     return at;
 }
 
-static void on_retain(char **f, int n) {
-    struct tally keep = tally_new((size_t)n);
-    for (int i = 1; i < n; i++) *tally_slot(&keep, f[i], 1) = 1;
+static struct tally listed(char **f, int n) {
+    struct tally set = tally_new((size_t)n);
+    for (int i = 1; i < n; i++) *tally_slot(&set, f[i], 1) = 1;
+    return set;
+}
+
+static void on_end(char **f, int n) {
+    struct tally ending = listed(f, n);
     strcpy(reply, "OK");
-    count_into(2, &keep, 1);
-    free(keep.keys);
-    free(keep.counts);
+    count_into(2, &ending, 1);
+    free(ending.keys);
+    free(ending.counts);
     answer(reply);
 }
 
-static void on_stats(void) {
+static void on_stats(char **f, int n) {
     long buffered = 0;
     for (struct conn *k = conns; k; k = k->next)
         buffered += (long)(k->client.len - k->client.off + k->upstream.len - k->upstream.off);
     int at = snprintf(reply, sizeof reply, "OK\t%ld", buffered);
-    count_into((size_t)at, NULL, 0);
+    struct tally only = listed(f, n);
+    count_into((size_t)at, n > 1 ? &only : NULL, 0);
+    free(only.keys);
+    free(only.counts);
     answer(reply);
 }
 
@@ -517,8 +528,8 @@ static int on_channel(void) {
         case 'L': on_listen(f, n, fd); break;
         case 'S': on_stop(f, n); break;
         case 'T': on_targets(f, n); break;
-        case 'R': on_retain(f, n); break;
-        case 'Q': on_stats(); break;
+        case 'E': on_end(f, n); break;
+        case 'Q': on_stats(f, n); break;
         default:
             if (fd >= 0) close(fd);
             refuse(EINVAL, "unknown message");

@@ -231,9 +231,9 @@ class Forwarder:
     def forget(self, pair: Pair) -> None:
         self.pairs.get(pair.endpoint_id, set()).discard(pair)
 
-    async def stats(self) -> Stats:
-        """Live connections per endpoint, and bytes waiting in write buffers (bounded by
-        backpressure)."""
+    async def stats(self, endpoint: str | None = None) -> Stats:
+        """Live connections per endpoint (of `endpoint` only, if given), and bytes
+        waiting in write buffers (bounded by backpressure)."""
         buffered = sum(
             side.transport.get_write_buffer_size()
             for pairs in self.pairs.values()
@@ -241,7 +241,11 @@ class Forwarder:
             for side in (pair.client, pair.upstream)
             if side.transport is not None
         )
-        live = {endpoint: len(pairs) for endpoint, pairs in self.pairs.items() if pairs}
+        live = {
+            name: len(pairs)
+            for name, pairs in self.pairs.items()
+            if pairs and endpoint in (None, name)
+        }
         return Stats(live, buffered)
 
     async def close(self) -> None:

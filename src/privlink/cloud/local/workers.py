@@ -31,7 +31,9 @@ from privlink.cloud.local.forwarder import BACKLOG, Listen, Stats
 
 log = structlog.get_logger(__name__)
 PACKET = 1 << 20  # the largest message either side reads (forward.c's PACKET)
-GROUPS_PER_MESSAGE = 200  # target updates are split to stay far below the socket buffer
+# Messages are split to stay far below a SEQPACKET socket's send buffer (~200 KiB).
+GROUPS_PER_MESSAGE = 200
+ENDPOINTS_PER_MESSAGE = 500
 CALL_TIMEOUT = 30.0  # generous: a worker's first answer waits for its start-up
 SOURCE = Path(__file__).with_name("forward.c")
 _building = threading.Lock()
@@ -188,6 +190,7 @@ class WorkerPool:
         self.workers: list[Worker] = []
         self.servers: dict[tuple[str, int], Listen] = {}
         self.targets: dict[str, list[Target]] = {}
+        self.endpoints: set[str] = set()  # every endpoint a worker may hold connections of
 
     async def start(self) -> None:
         self.workers = [Worker(self.program) for _ in range(self.count)]
@@ -224,20 +227,26 @@ class WorkerPool:
             for sock in group:  # each worker holds its own copy now
                 sock.close()
         self.servers[key] = spec
+        self.endpoints.add(spec.endpoint_id)
 
     async def stop(self, key: tuple[str, int]) -> None:
         if self.servers.pop(key, None) is not None:
             await self._all("S", key[0], str(key[1]))
 
     async def retain(self, live: set[str]) -> dict[str, int]:
+        """End the connections of endpoints no longer live (named, a bounded number per
+        message: the live ones may be many thousands)."""
+        gone = sorted(self.endpoints - live)
+        self.endpoints &= live
         ended: dict[str, int] = {}
-        for answer in await self._all("R", *sorted(live)):
-            for endpoint, count in counts(answer).items():
-                ended[endpoint] = ended.get(endpoint, 0) + count
+        for start in range(0, len(gone), ENDPOINTS_PER_MESSAGE):
+            for answer in await self._all("E", *gone[start : start + ENDPOINTS_PER_MESSAGE]):
+                for endpoint, count in counts(answer).items():
+                    ended[endpoint] = ended.get(endpoint, 0) + count
         return ended
 
-    async def stats(self) -> Stats:
-        answers = await self._all("Q")
+    async def stats(self, endpoint: str | None = None) -> Stats:
+        answers = await self._all("Q", *([endpoint] if endpoint else []))
         return Stats.total([Stats(counts(answer[1:]), int(answer[0])) for answer in answers])
 
     async def close(self) -> None:

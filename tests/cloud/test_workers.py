@@ -1,0 +1,56 @@
+"""The worker pool's channel at the sizes an install reaches: thousands of target groups
+and endpoints go in bounded messages, and a connection's bytes pass through a worker."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+
+import pytest
+
+from privlink.cloud.contract import Target
+from privlink.cloud.local.forwarder import Listen
+from privlink.cloud.local.workers import WorkerPool, compiled
+from privlink.testing import LoopThread, free_port
+
+
+@pytest.fixture
+def pool() -> WorkerPool:
+    program = compiled()
+    if program is None:
+        pytest.skip("no C compiler: the data plane forwards in its own process")
+    return WorkerPool(1, program)
+
+
+def test_thousands_of_groups_and_endpoints_fit_the_channel(pool: WorkerPool) -> None:
+    loop = LoopThread()
+    backend = socket.create_server(("127.0.0.1", 0))
+    try:
+        loop.run(pool.start())
+        groups = {
+            f"arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/pl-{i:05}/"
+            + "0" * 16: [Target("127.0.0.1", 10000 + i % 50000)]
+            for i in range(5000)
+        }
+        loop.run(pool.set_targets(groups))
+        arn = next(iter(groups))
+        loop.run(pool.set_targets({arn: [Target("127.0.0.1", backend.getsockname()[1])]}))
+        port = free_port()
+        loop.run(pool.listen(Listen("vpce-listened", "127.0.0.1", port, arn, False, ())))
+        live = {f"vpce-{i:017}" for i in range(20000)} | {"vpce-listened"}
+        assert loop.run(pool.retain(live)) == {}
+
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            accepted, _ = backend.accept()
+            with accepted:
+                client.sendall(b"ping")
+                assert accepted.recv(4) == b"ping"
+                assert loop.run(pool.stats("vpce-listened")).live == {"vpce-listened": 1}
+                # The endpoint goes away: its connection is reset.
+                assert loop.run(pool.retain(live - {"vpce-listened"})) == {"vpce-listened": 1}
+                with contextlib.suppress(ConnectionResetError):  # reset, or at least ended
+                    assert client.recv(10) == b""
+    finally:
+        loop.run(pool.close())
+        loop.close()
+        backend.close()
