@@ -171,6 +171,8 @@ def create_app(
         cloud=local,
         platform_side=platform_for(settings, local),
     )
+    if local is not None:
+        local.on_owners_changed = state.owners_changed
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -179,6 +181,8 @@ def create_app(
         work_engine = background_engine(engine)
         work = sessions if work_engine is engine else make_sessionmaker(work_engine, sealer)
         work_local = local if work is sessions else local_cloud(settings, work)
+        if work_local is not None:
+            work_local.on_owners_changed = state.owners_changed
         leading: asyncio.Task[None] | None = None
         if run_dataplane and work_local is not None and Role.dataplane in settings.role_set:
             leadership = Leadership(work_engine)

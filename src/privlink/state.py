@@ -3,9 +3,11 @@ import), shared by the API and the console: settings, database, cloud, reconcile
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
@@ -16,9 +18,12 @@ from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
 from privlink.domain import naming
 from privlink.domain.errors import Unavailable
+from privlink.reconcile import queue
 from privlink.reconcile.runner import Runner
 from privlink.services import outbound, privatelinks
 from privlink.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -57,12 +62,33 @@ class AppState:
     def health_changed(self, owners: list[str]) -> None:
         """The data plane saw target health move in groups of these owners (finder tags):
         their PrivateLinks record it now instead of polling for it. Any thread."""
-        prefix = naming.tag_key(naming.Kind.privatelink) + "="
-        ids = [o.removeprefix(prefix) for o in owners if o.startswith(prefix)]
-        if not ids:
+        self._wake_owners(owners)
+
+    def owners_changed(self, owners: set[str]) -> None:
+        """Local-cloud resources of these owners were changed or removed (an operator
+        deleted a platform load balancer, say): the objects that own them look now, as
+        they would on a cloud event, not at their next resync. A step's changes to its
+        own resources wake nothing. Any thread."""
+        self._wake_owners(owners, skip=queue.stepping())
+
+    def _wake_owners(self, owners: Iterable[str], skip: str | None = None) -> None:
+        ids: dict[naming.Kind, list[str]] = {naming.Kind.privatelink: [], naming.Kind.outbound: []}
+        for owner in owners:
+            key, _, object_id = owner.partition("=")
+            for kind, found in ids.items():
+                if key == naming.tag_key(kind) and object_id != skip:
+                    found.append(object_id)
+        if not any(ids.values()):
             return
-        with self.sessions() as session, session.begin():
-            woken = privatelinks.wake_ids(session, ids)
+        try:
+            with self.sessions() as session, session.begin():
+                # Not the running step's own write (it may run inside one): no fence.
+                session.info["unfenced"] = True
+                woken = privatelinks.wake_ids(session, ids[naming.Kind.privatelink])
+                woken += outbound.wake_ids(session, ids[naming.Kind.outbound])
+        except Exception as error:  # the change happened; its wake is a courtesy
+            log.warning("could not wake the owners of a cloud change", error=str(error))
+            return
         if woken and self.runner is not None:
             self.runner.kick()
 

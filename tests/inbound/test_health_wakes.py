@@ -60,3 +60,47 @@ def test_a_node_coming_up_is_recorded_without_polling(tmp_path: Path) -> None:
         finally:
             loop.run(demo.stop_nodes(servers))
             loop.close()
+
+
+def test_a_resource_deleted_out_of_band_wakes_its_privatelink(
+    tmp_path: Path, greeting_nodes: dict[str, str]
+) -> None:
+    """An operator deleting a platform resource in the local cloud is a cloud event: the
+    PrivateLink re-creates it at once, not at its next resync (an hour away here)."""
+    nodes = {
+        "kafka": [greeting_nodes[f"broker-{i}"] for i in range(3)],
+        "schema_registry": [greeting_nodes["registry"]],
+    }
+    with running_app(tmp_path, health_check_interval=1, resync_interval=3600) as app:
+        inbound = Inbound(client=app.client, token=app.token, admin=app.admin, nodes=nodes)
+        register_in_vpc(inbound)
+        inbound.call(
+            "POST",
+            "/v1/project/alpha/service/kafka-1/privatelink/aws",
+            json={"principals": [PRINCIPAL.format(account="123456789012")]},
+        )
+        wait_for(lambda: inbound.pl_state() == "active")
+        sessions = make_sessionmaker(app.engine)
+
+        def idle() -> bool:
+            with sessions() as s:
+                pl = s.scalars(select(Privatelink)).one()
+                return pl.next_attempt_at is None and pl.lease_owner is None
+
+        wait_for(idle)
+        groups = "/privlink-platform/eu-west-1/target-groups"
+        names = {g["name"] for g in inbound.operator_cloud("GET", groups)["target_groups"]}
+        gone = next(name for name in names if name.endswith("-10001"))
+        # The operator, through the local cloud's API, as `privlink cloud` would.
+        inbound.operator_cloud("DELETE", f"{groups}/{gone}")
+
+        def back() -> bool:
+            listed = inbound.operator_cloud("GET", groups)["target_groups"]
+            return {g["name"] for g in listed} == names
+
+        def said() -> bool:  # recorded by the step that re-made it, after it did
+            history = inbound.call("GET", "/v1/project/alpha/events", params={"service": "kafka-1"})
+            return any("deleted out of band; re-created" in e["message"] for e in history["events"])
+
+        wait_for(back, timeout=30)
+        wait_for(said, timeout=30)

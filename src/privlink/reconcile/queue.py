@@ -198,6 +198,12 @@ _fenced: contextvars.ContextVar[tuple[Any, str] | None] = contextvars.ContextVar
 )
 
 
+def stepping() -> str | None:
+    """The ID of the object whose step runs in this context, if any."""
+    held = _fenced.get()
+    return held[1] if held is not None else None
+
+
 @event.listens_for(Session, "before_flush")
 def _note_own_removal(session: Session, _context: object, _instances: object) -> None:
     """Remember that this transaction writes (only writes are fenced), and whether it

@@ -157,6 +157,18 @@ def wake(session: Session, *, endpoint_service_id: str) -> None:
             link.next_attempt_at = utcnow()
 
 
+def wake_ids(session: Session, link_ids: list[str]) -> int:
+    """Something these links' resources show changed in the cloud: step them now. How
+    many were woken."""
+    woken = 0
+    for link in session.scalars(select(OutboundLink).where(OutboundLink.id.in_(link_ids))):
+        due = as_utc(link.next_attempt_at)
+        if due is None or due > utcnow():
+            link.next_attempt_at = utcnow()
+            woken += 1
+    return woken
+
+
 def wake_endpoints(session: Session, endpoint_ids: list[str]) -> bool:
     """These endpoints just became available: step their links now. Whether any is ours."""
     links = session.scalars(

@@ -11,13 +11,13 @@ per module (networks, load_balancing, endpoints).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,10 +37,32 @@ from privlink.store.cloud_tables import (
     LcEndpoint,
     LcEndpointService,
     LcListener,
+    LcLoadBalancer,
     LcSecurityGroup,
     LcTarget,
     LcTargetGroup,
 )
+
+_OWNERS = "privlink_lc_owners_changed"
+
+
+def _note_owners(session: Session, _context: object) -> None:
+    """Collect the owners of local-cloud resources this flush changes or removes (a
+    listener or target counts for its load balancer or target group). Target health is
+    left out: the data plane reports it itself."""
+    owners: set[str] = session.info.setdefault(_OWNERS, set())
+    with session.no_autoflush:
+        for row in (*session.deleted, *session.dirty):
+            owner: Any = row
+            if isinstance(row, LcTarget):
+                if row not in session.deleted:
+                    continue
+                owner = session.get(LcTargetGroup, row.target_group_arn)
+            elif isinstance(row, LcListener) and row.finder is None:
+                owner = session.get(LcLoadBalancer, row.load_balancer_arn)
+            finder = getattr(owner, "finder", None)
+            if finder:
+                owners.add(finder)
 
 
 @dataclass(frozen=True)
@@ -71,13 +93,23 @@ class LocalCloud:
         self.vpc_quota = vpc_quota  # per project, over all its accounts
         self.resource_quota = resource_quota  # per project and kind (accounts, NLBs, …)
         generations.count(sessions, generations.FORWARDING, _writes_forwarding)
+        if not event.contains(sessions, "after_flush", _note_owners):
+            event.listen(sessions, "after_flush", _note_owners)
         # Where tenants' targets may be besides their own VPCs (the operator's choice).
         self.target_addresses = [ipaddress.IPv4Network(n) for n in target_addresses]
+        # Told the owners (finder tags) of resources a call changed or removed, after it
+        # committed: an operator deleting a platform NLB wakes its PrivateLink at once,
+        # like a cloud event would, instead of it waiting for its next resync.
+        self.on_owners_changed: Callable[[set[str]], None] | None = None
 
     @contextmanager
     def tx(self) -> Iterator[Session]:
-        with self.sessions() as session, session.begin():
-            yield session
+        with self.sessions() as session:
+            with session.begin():
+                yield session
+            owners = session.info.pop(_OWNERS, None)
+        if owners and self.on_owners_changed is not None:
+            self.on_owners_changed(owners)
 
     # -- accounts ---------------------------------------------------------
     def create_account(
