@@ -11,8 +11,11 @@ Each run gets N services behind one greeting node, each with a PrivateLink, then
 
 - bulk: creates of all N (8 clients), and how many become `active` per second;
 - new: 20 more, one after another, create -> `active` p50/p99 with N already there;
-- api: `wrk` GETs one of the N PrivateLinks, then the list of 1,000 services
-  (the first 1,000), at 10 and 50 connections for BENCH_API seconds (10) each, p50/p99;
+- api: first reads: each of the first 2,000 PrivateLinks read once from each replica
+  (10 clients; every one misses the replica's response cache), p50/p99; then `wrk`
+  GETs of them (round robin), and of the list of 1,000 services, at 10 and 50
+  connections for BENCH_API seconds (10) each, p50/p99: answers as clients polling
+  them get them;
 - idle: each replica's CPU (share of one core; the busiest replica) and RSS over
   BENCH_IDLE seconds (60) with nothing changing and no resync due (objects were just
   made, and a resync comes 0.5-1x PRIVLINK_RESYNC_INTERVAL after an object's last look);
@@ -277,6 +280,9 @@ def measure(kind: str, n: int) -> dict[str, float]:
         else:
             listed = "/v1/project/bench/service"
         gets = [f"/v1/project/bench/service/{name}/privatelink/aws" for name in names[:2000]]
+        first = first_reads(bench, gets)
+        figures["first read p50 @10 (ms)"] = pct(first, 0.5) * 1000
+        figures["first read p99 @10 (ms)"] = pct(first, 0.99) * 1000
         for clients in (10, 50):
             got = wrk(bench.url, bench.token, gets, clients, workdir)
             figures[f"get p50 @{clients} (ms)"] = got["p50"]
@@ -306,6 +312,21 @@ def measure(kind: str, n: int) -> dict[str, float]:
         figures["steady idle CPU per replica (%)"] = steady
     shutil.rmtree(workdir, ignore_errors=True)
     return figures
+
+
+def first_reads(bench: Deployment, paths: list[str]) -> list[float]:
+    """Seconds each first GET of `paths` took on each replica (its cache empty for it)."""
+    headers = {"Authorization": f"aivenv1 {bench.token}"}
+
+    def read(where: tuple[str, str]) -> float:
+        url, path = where
+        begun = time.perf_counter()
+        httpx.get(f"{url}{path}", headers=headers, timeout=60).raise_for_status()
+        return time.perf_counter() - begun
+
+    everywhere = [(url, path) for path in paths for url in bench.replica_urls]
+    with ThreadPoolExecutor(10) as pool:
+        return list(pool.map(read, everywhere))
 
 
 def cloud_calls(bench: Deployment) -> float:
