@@ -104,6 +104,17 @@ def register_in_vpc(inbound: Inbound, name: str = "kafka-1", plan: str = "busine
     return vpc_id
 
 
+def active_privatelink(inbound: Inbound) -> None:
+    """kafka-1 in a project VPC with an AWS PrivateLink, once it is `active`."""
+    register_in_vpc(inbound)
+    inbound.call(
+        "POST",
+        "/v1/project/alpha/service/kafka-1/privatelink/aws",
+        json={"principals": [PRINCIPAL.format(account="123456789012")]},
+    )
+    wait_for(lambda: inbound.pl_state() == "active")
+
+
 @dataclass
 class Customer:
     account_id: str

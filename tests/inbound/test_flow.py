@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.inbound.conftest import (
-    PRINCIPAL,
     Inbound,
+    active_privatelink,
     connect_endpoint,
     greeting,
     make_customer,
@@ -198,13 +198,7 @@ class TestDrift:
 
 def test_cloud_calls_are_counted_on_metrics(inbound: Inbound) -> None:
     """/metrics counts the reconciler's cloud calls by call: what the API budget goes to."""
-    register_in_vpc(inbound)
-    inbound.call(
-        "POST",
-        "/v1/project/alpha/service/kafka-1/privatelink/aws",
-        json={"principals": [PRINCIPAL.format(account="123456789012")]},
-    )
-    wait_for(lambda: inbound.pl_state() == "active")
+    active_privatelink(inbound)
 
     def calls() -> dict[str, float]:
         text = inbound.client.get("/metrics").text

@@ -11,7 +11,7 @@ from privlink import demo
 from privlink.store.db import make_sessionmaker
 from privlink.store.tables import Privatelink, PrivatelinkPort
 from privlink.testing import LoopThread
-from tests.inbound.conftest import PRINCIPAL, Inbound, register_in_vpc
+from tests.inbound.conftest import PRINCIPAL, Inbound, active_privatelink, register_in_vpc
 from tests.support import free_port, running_app, wait_for
 
 
@@ -73,13 +73,7 @@ def test_a_resource_deleted_out_of_band_wakes_its_privatelink(
     }
     with running_app(tmp_path, health_check_interval=1, resync_interval=3600) as app:
         inbound = Inbound(client=app.client, token=app.token, admin=app.admin, nodes=nodes)
-        register_in_vpc(inbound)
-        inbound.call(
-            "POST",
-            "/v1/project/alpha/service/kafka-1/privatelink/aws",
-            json={"principals": [PRINCIPAL.format(account="123456789012")]},
-        )
-        wait_for(lambda: inbound.pl_state() == "active")
+        active_privatelink(inbound)
         sessions = make_sessionmaker(app.engine)
 
         def idle() -> bool:
