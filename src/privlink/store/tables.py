@@ -140,7 +140,7 @@ class Privatelink(Queued, Base):
     observed_generation: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped when a platform resource vanished: new client tokens for its re-creation.
     incarnation: Mapped[int] = mapped_column(Integer, default=0)
-    aws_service_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    aws_service_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     aws_service_name: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
