@@ -4,13 +4,18 @@ and endpoints go in bounded messages, and a connection's bytes pass through a wo
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import os
 import socket
+import stat
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from privlink.cloud.contract import Target
 from privlink.cloud.local.forwarder import Listen
-from privlink.cloud.local.workers import WorkerPool, compiled
+from privlink.cloud.local.workers import SOURCE, WorkerPool, compiled
 from privlink.testing import LoopThread, free_port
 
 
@@ -54,3 +59,29 @@ def test_thousands_of_groups_and_endpoints_fit_the_channel(pool: WorkerPool) -> 
         loop.run(pool.close())
         loop.close()
         backend.close()
+
+
+def test_a_program_others_could_have_written_is_never_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker runs with the server's rights: one planted in a folder others may
+    write is passed over, and the program is built in a folder of this user's own."""
+    if compiled() is None:
+        pytest.skip("no C compiler")
+    shared = tmp_path / "cache" / "privlink"
+    shared.mkdir(parents=True)
+    shared.chmod(0o777)
+    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
+    planted = shared / f"forward-{digest}"
+    planted.write_text("#!/bin/sh\necho planted\n")
+    planted.chmod(0o755)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+
+    program = compiled()
+
+    assert program is not None
+    assert program != planted
+    assert program.parent == tmp_path / "tmp" / f"privlink-{os.getuid()}"
+    assert stat.S_IMODE(program.parent.stat().st_mode) == 0o700

@@ -45,36 +45,58 @@ class WorkerGone(OSError):
 
 def compiled() -> Path | None:
     """The worker program for this version of forward.c, built if needed; None when
-    there is no C compiler (or it failed: then the reason is logged)."""
+    there is no C compiler (or it failed: then the reason is logged).
+
+    Only a folder and program that this user owns and nobody else may write are used:
+    the program runs with the server's rights, so one another user planted (in a shared
+    temporary folder, say) must never be.
+    """
     digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
     for folder in (
         Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "privlink",
         Path(tempfile.gettempdir()) / f"privlink-{os.getuid()}",
     ):
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError:
+            continue  # not writable: try the next
+        if not _ours(folder):
+            continue
         binary = folder / f"forward-{digest}"
         if binary.exists():
-            return binary
-        compiler = shutil.which("cc") or shutil.which("gcc")
-        if compiler is None:
-            return None
-        with _building:
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                partial = folder / f".forward-{digest}.{os.getpid()}"
-                built = subprocess.run(
-                    [compiler, "-O2", "-o", str(partial), str(SOURCE)],
-                    capture_output=True,
-                    text=True,
-                    timeout=120,
-                    check=False,
-                )
-                if built.returncode != 0:
-                    log.error("cannot build the data plane worker", error=built.stderr[-2000:])
-                    return None
+            if _ours(binary):
+                return binary
+            continue
+        return _build(folder, binary, digest)
+    return None
+
+
+def _ours(path: Path) -> bool:
+    found = path.lstat()
+    return found.st_uid == os.getuid() and not found.st_mode & 0o022 and not path.is_symlink()
+
+
+def _build(folder: Path, binary: Path, digest: str) -> Path | None:
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return None
+    partial = folder / f".forward-{digest}.{os.getpid()}"
+    with _building:
+        try:
+            built = subprocess.run(
+                [compiler, "-O2", "-o", str(partial), str(SOURCE)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            if built.returncode == 0:
                 partial.replace(binary)  # atomic: servers starting together may race
                 return binary
-            except OSError:
-                continue  # that folder is not writable: try the next
+            why = built.stderr[-2000:]
+        except (OSError, subprocess.TimeoutExpired) as error:
+            why = str(error)
+    log.error("cannot build the data plane worker", error=why)
     return None
 
 
