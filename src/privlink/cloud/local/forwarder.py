@@ -162,11 +162,20 @@ class Pair:
         self.forwarder.forget(self)
 
 
+def merge_targets(table: dict[str, list[Target]], changed: dict[str, list[Target]]) -> None:
+    """New healthy targets of some groups into `table`; an empty list forgets a group."""
+    for arn, targets in changed.items():
+        if targets:
+            table[arn] = targets
+        else:
+            table.pop(arn, None)
+
+
 class Forwarder:
     """Listening sockets per endpoint address:port and the connections through them.
 
-    It forwards to the healthy targets it was last given (`set_targets`), so it runs
-    the same in the server process or in a worker process of its own (`workers`).
+    It forwards to the healthy targets it was last given (`set_targets`), as the
+    worker processes of a `WorkerPool` do: the data plane drives either the same way.
     """
 
     def __init__(self) -> None:
@@ -185,15 +194,9 @@ class Forwarder:
         return self.targets.get(target_group_arn, [])
 
     async def set_targets(self, changed: dict[str, list[Target]]) -> None:
-        """New healthy targets of some groups; an empty list forgets a group."""
-        for arn, targets in changed.items():
-            if targets:
-                self.targets[arn] = targets
-            else:
-                self.targets.pop(arn, None)
+        merge_targets(self.targets, changed)
 
-    async def listen(self, spec: Listen, sock: socket.socket | None = None) -> None:
-        """Forward spec's address:port; `sock`, if given, is already bound and listening."""
+    async def listen(self, spec: Listen) -> None:
         key = (spec.address, spec.port)
         current = self.servers.get(key)
         if current is not None:
@@ -201,16 +204,13 @@ class Forwarder:
                 return
             await self.stop(key)
         loop = asyncio.get_running_loop()
-        if sock is not None:
-            server = await loop.create_server(lambda: _Accepted(self, spec), sock=sock)
-        else:
-            server = await loop.create_server(
-                lambda: _Accepted(self, spec),
-                spec.address,
-                spec.port,
-                reuse_address=True,
-                backlog=BACKLOG,
-            )
+        server = await loop.create_server(
+            lambda: _Accepted(self, spec),
+            spec.address,
+            spec.port,
+            reuse_address=True,
+            backlog=BACKLOG,
+        )
         self.servers[key] = (spec, server)
 
     async def stop(self, key: tuple[str, int]) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 import structlog
 
 from privlink.cloud.contract import Target
-from privlink.cloud.local.forwarder import BACKLOG, Listen, Stats
+from privlink.cloud.local.forwarder import BACKLOG, Listen, Stats, merge_targets
 
 log = structlog.get_logger(__name__)
 PACKET = 1 << 20  # the largest message either side reads (forward.c's PACKET)
@@ -227,11 +227,7 @@ class WorkerPool:
         await self.revive()
         for message in targets_messages(changed):
             await self._all(*message)
-        for arn, targets in changed.items():
-            if targets:
-                self.targets[arn] = targets
-            else:
-                self.targets.pop(arn, None)
+        merge_targets(self.targets, changed)
 
     async def listen(self, spec: Listen) -> None:
         key = (spec.address, spec.port)
@@ -260,12 +256,10 @@ class WorkerPool:
         message: the live ones may be many thousands)."""
         gone = sorted(self.endpoints - live)
         self.endpoints &= live
-        ended: dict[str, int] = {}
+        answers = []
         for start in range(0, len(gone), ENDPOINTS_PER_MESSAGE):
-            for answer in await self._all("E", *gone[start : start + ENDPOINTS_PER_MESSAGE]):
-                for endpoint, count in counts(answer).items():
-                    ended[endpoint] = ended.get(endpoint, 0) + count
-        return ended
+            answers += await self._all("E", *gone[start : start + ENDPOINTS_PER_MESSAGE])
+        return Stats.total([Stats(counts(answer), 0) for answer in answers]).live
 
     async def stats(self, endpoint: str | None = None) -> Stats:
         answers = await self._all("Q", *([endpoint] if endpoint else []))
