@@ -36,7 +36,7 @@ from privlink.settings import CloudDriver, Role, Settings
 from privlink.state import AppState
 from privlink.store import generations, sealing
 from privlink.store.db import background_engine, make_engine, make_sessionmaker
-from privlink.store.leader import Leadership
+from privlink.store.leader import SWEEP_LOCK, Leadership
 
 
 def reconcile_config(settings: Settings) -> Config:
@@ -197,6 +197,9 @@ def create_app(
                 concurrency=settings.reconcile_concurrency,
                 config=reconcile_config(settings),
                 on_change=state.kick_dataplane,
+                # The local cloud wakes what its changes touch: only other clouds sweep.
+                sweep_interval=settings.endpoint_sweep_interval if work_local is None else 0.0,
+                sweep_leads=Leadership(work_engine, SWEEP_LOCK).try_lead,
             )
             state.runner.start()
         try:

@@ -99,6 +99,13 @@ class Settings(BaseSettings):
         "api,reconciler,dataplane",
         description="What this replica runs, comma-separated: api, reconciler, dataplane.",
     )
+    endpoint_sweep_interval: Annotated[float, Field(ge=0, le=86400)] = Field(
+        60.0,
+        description="Seconds between listings of every customer endpoint per region (one "
+        "paged call per 1,000), which wake the PrivateLinks whose endpoints changed: a "
+        "customer's new endpoint is accepted within this. For clouds that do not report "
+        "such changes (AWS); 0 turns it off.",
+    )
     reconcile_concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
         4, description="Reconcile steps of different objects run side by side."
     )

@@ -6,14 +6,8 @@ retries, so a Throttling here reaches the reconciler, which must retry the step.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import boto3
 import pytest
 from botocore.stub import Stubber
-from cryptography.fernet import Fernet
-from moto import mock_aws
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud.aws import AwsAccount, AwsPlatform
@@ -22,20 +16,8 @@ from privlink.domain.cloud import HealthCheck
 from privlink.domain.errors import Conflict, InvalidInput, NotFound, PrivlinkError, Unavailable
 from privlink.reconcile import outbound as reconciler
 from privlink.services import outbound, registry, tenancy
-from privlink.store import migrate
-from privlink.store.db import make_engine, make_sessionmaker
-from privlink.store.sealing import Sealer
 from privlink.store.tables import OutboundLink
 from tests.contract.conftest import AZS, REGION
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsPlatform]:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        yield AwsPlatform(boto3.Session(region_name=REGION))
 
 
 def stubbed(driver: AwsAccount) -> Stubber:
@@ -105,14 +87,6 @@ def customer_service(aws: AwsPlatform) -> str:
         load_balancer_arns=[lb.arn], acceptance_required=True, tags={}, client_token="app"
     )
     return service.name
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    migrate.upgrade(engine)
-    yield make_sessionmaker(engine, Sealer([Fernet.generate_key()]))
-    engine.dispose()
 
 
 def new_link(sessions: sessionmaker[Session], aws: AwsPlatform, name: str, service: str) -> str:

@@ -10,7 +10,13 @@ import boto3
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "src" / "privlink" / "cloud" / "aws.py"
-SERVICES = {"ec2": "ec2", "elbv2": "elasticloadbalancing", "sts": "sts"}
+# The driver's client attribute -> (boto3 client, IAM service prefix).
+CLIENTS = {
+    "ec2": ("ec2", "ec2"),
+    "elbv2": ("elbv2", "elasticloadbalancing"),
+    "sts": ("sts", "sts"),
+    "tagging": ("resourcegroupstaggingapi", "tag"),
+}
 
 
 def policy_actions() -> set[str]:
@@ -28,14 +34,15 @@ def policy_actions() -> set[str]:
 def driver_actions() -> set[str]:
     """Every `self.ec2.x(…)`, `_pages(self.elbv2, "x", …)`, `sts.x` call in the driver."""
     source = DRIVER.read_text()
-    calls = set(re.findall(r"\b(ec2|elbv2|sts)\.([a-z_]+)\b", source))
-    calls |= set(re.findall(r'_pages\(\s*self\.(ec2|elbv2),\s*"([a-z_]+)"', source))
+    calls = set(re.findall(r"\b(ec2|elbv2|sts|tagging)\.([a-z_]+)\b", source))
+    calls |= set(re.findall(r'_pages\(\s*self\.(ec2|elbv2|tagging),\s*"([a-z_]+)"', source))
     actions = set()
-    for client_name, method in calls:
+    for attribute, method in calls:
+        client_name, prefix = CLIENTS[attribute]
         client = boto3.client(client_name, region_name="eu-west-1")
         api = client.meta.method_to_api_mapping.get(method)
         if api is not None:  # not an API call (e.g. get_paginator)
-            actions.add(f"{SERVICES[client_name]}:{api}")
+            actions.add(f"{prefix}:{api}")
     return actions
 
 

@@ -58,6 +58,11 @@ TEMPORARY = (
     "Unavailable",
 )
 GONE_STATES = ("deleting", "deleted", "Deleting", "Deleted")
+# The tagging API's resource types of what ELBv2 makes.
+ELB_TYPES = {
+    "target-group": "elasticloadbalancing:targetgroup",
+    "load-balancer": "elasticloadbalancing:loadbalancer",
+}
 
 
 def _error(operation: str, error: Exception) -> PrivlinkError:
@@ -139,13 +144,16 @@ def _unsuccessful(operation: str, answer: dict[str, Any]) -> None:
         raise _error(operation, fake)
 
 
+READS = ("Describe", "Get")
+
+
 @dataclass(frozen=True)
 class Budget:
-    """Client-side call rates per region and API (EC2, ELBv2), kept under AWS's own
+    """Client-side call rates per region and API (EC2, ELBv2, tagging), kept under AWS's own
     per-account limits so a burst of work slows down here instead of being throttled
     (which would also slow every other user of the account)."""
 
-    reads: float = 20.0  # Describe* calls per second
+    reads: float = 20.0  # Describe*/Get* calls per second
     changes: float = 5.0  # every other call per second
     burst: float = 20.0
 
@@ -175,7 +183,7 @@ def _budgeted(client: Any, budget: Budget) -> Any:
     changes = TokenBucket(budget.changes, budget.burst)
 
     def before_call(model: Any, **_: Any) -> None:
-        (reads if model.name.startswith("Describe") else changes).take()
+        (reads if model.name.startswith(READS) else changes).take()
 
     client.meta.events.register("before-call", before_call)
     return client
@@ -192,6 +200,9 @@ class AwsAccount(c.CloudDriver):
         budget = budget or Budget()
         self.ec2 = _budgeted(session.client("ec2", region_name=region, config=RETRIES), budget)
         self.elbv2 = _budgeted(session.client("elbv2", region_name=region, config=RETRIES), budget)
+        self.tagging = _budgeted(
+            session.client("resourcegroupstaggingapi", region_name=region, config=RETRIES), budget
+        )
 
     # -- helpers ----------------------------------------------------------
     @functools.cached_property
@@ -488,11 +499,14 @@ class AwsAccount(c.CloudDriver):
         )
 
     def describe_endpoint_connections(self, service_id: str) -> list[c.Endpoint]:
+        return self._connections(Filters=[{"Name": "service-id", "Values": [service_id]}])
+
+    def list_endpoint_connections(self) -> list[c.Endpoint]:
+        return self._connections(PaginationConfig={"PageSize": 1000})  # AWS's largest page
+
+    def _connections(self, **params: Any) -> list[c.Endpoint]:
         connections = _pages(
-            self.ec2,
-            "describe_vpc_endpoint_connections",
-            "VpcEndpointConnections",
-            Filters=[{"Name": "service-id", "Values": [service_id]}],
+            self.ec2, "describe_vpc_endpoint_connections", "VpcEndpointConnections", **params
         )
         return [self._connection_view(conn) for conn in connections]
 
@@ -614,7 +628,7 @@ class AwsAccount(c.CloudDriver):
         _unsuccessful("DeleteVpcEndpoints", answer)
 
     # -- adoption ---------------------------------------------------------------
-    def find_by_tags(self, kind: str, tags: c.Tags) -> list[str]:
+    def find_tagged(self, kind: str, tags: c.Tags, names: Sequence[str] = ()) -> dict[str, c.Tags]:
         if kind == "endpoint-service":
             rows = _tagged(
                 _pages(
@@ -625,37 +639,64 @@ class AwsAccount(c.CloudDriver):
                 ),
                 tags,
             )
-            return [r["ServiceId"] for r in rows if r.get("ServiceState") not in GONE_STATES]
+            return {
+                r["ServiceId"]: _tag_dict(r.get("Tags"))
+                for r in rows
+                if r.get("ServiceState") not in GONE_STATES
+            }
         if kind == "endpoint":
             rows = _tagged(
                 _pages(self.ec2, "describe_vpc_endpoints", "VpcEndpoints", Filters=_filters(tags)),
                 tags,
             )
-            return [r["VpcEndpointId"] for r in rows if r.get("State") not in GONE_STATES]
-        if kind == "target-group":
-            arns = [
-                tg["TargetGroupArn"]
-                for tg in _pages(self.elbv2, "describe_target_groups", "TargetGroups")
-            ]
-        elif kind == "load-balancer":
-            arns = [
-                lb["LoadBalancerArn"]
-                for lb in _pages(self.elbv2, "describe_load_balancers", "LoadBalancers")
-            ]
-        else:
+            return {
+                r["VpcEndpointId"]: _tag_dict(r.get("Tags"))
+                for r in rows
+                if r.get("State") not in GONE_STATES
+            }
+        if kind not in ELB_TYPES:
             raise InvalidInput(
                 f"Unknown resource kind {kind!r}; known: target-group, load-balancer, "
                 "endpoint-service, endpoint"
             )
-        wanted = dict(tags)
-        found = []
-        for start in range(0, len(arns), 20):  # DescribeTags takes at most 20 ARNs
-            described = _call(self.elbv2.describe_tags, ResourceArns=arns[start : start + 20])
-            for entry in described.get("TagDescriptions", []):
-                have = _tag_dict(entry.get("Tags"))
-                if all(have.get(k) == v for k, v in wanted.items()):
-                    found.append(entry["ResourceArn"])
-        return found
+        # ELBv2 has no tag filter: the tagging API finds them in one call, not by listing
+        # every target group of the region and reading their tags 20 at a time.
+        tagged = _pages(
+            self.tagging,
+            "get_resources",
+            "ResourceTagMappingList",
+            TagFilters=[{"Key": k, "Values": [v]} for k, v in tags.items()],
+            ResourceTypeFilters=[ELB_TYPES[kind]],
+        )
+        found = {r["ResourceARN"]: _tag_dict(r.get("Tags")) for r in tagged}
+        return {**self._named(kind, names, tags), **found}
+
+    def _named(self, kind: str, names: Sequence[str], tags: c.Tags) -> dict[str, c.Tags]:
+        """The resources called `names` that carry `tags`: a consistent read, for what the
+        tagging API may not list yet."""
+        arns = []
+        for name in names:
+            try:
+                if kind == "target-group":
+                    answer = _call(self.elbv2.describe_target_groups, Names=[name])
+                    arns += [tg["TargetGroupArn"] for tg in answer["TargetGroups"]]
+                else:
+                    answer = _call(self.elbv2.describe_load_balancers, Names=[name])
+                    arns += [lb["LoadBalancerArn"] for lb in answer["LoadBalancers"]]
+            except NotFound:
+                continue
+        if not arns:
+            return {}
+        described = _call(self.elbv2.describe_tags, ResourceArns=arns)  # at most 20 ARNs
+        found = {
+            entry["ResourceArn"]: _tag_dict(entry.get("Tags"))
+            for entry in described.get("TagDescriptions", [])
+        }
+        return {
+            arn: have
+            for arn, have in found.items()
+            if all(have.get(k) == v for k, v in tags.items())
+        }
 
 
 class AwsPlatform(c.Platform):

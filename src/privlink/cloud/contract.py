@@ -214,6 +214,11 @@ class CloudDriver(ABC):
     def describe_endpoint_connections(self, service_id: str) -> list[Endpoint]: ...
 
     @abstractmethod
+    def list_endpoint_connections(self) -> list[Endpoint]:
+        """Every endpoint connected, or asking to connect, to any endpoint service of this
+        account in the region: one paged listing, not a call per service."""
+
+    @abstractmethod
     def accept_endpoint_connections(self, service_id: str, endpoint_ids: Sequence[str]) -> None: ...
 
     @abstractmethod
@@ -245,8 +250,16 @@ class CloudDriver(ABC):
     def delete_endpoint(self, endpoint_id: str) -> None: ...
 
     @abstractmethod
-    def find_by_tags(self, kind: str, tags: Tags) -> list[str]:
+    def find_tagged(self, kind: str, tags: Tags, names: Sequence[str] = ()) -> dict[str, Tags]:
+        """This account's resources of `kind` carrying all of `tags`: ID/ARN -> all tags.
+
+        `names`: the names such a resource is created with, when known. A driver whose
+        tag search lags behind creates (AWS's tagging API is eventually consistent) also
+        looks these up by name, so a resource made a moment ago is never missed."""
+
+    def find_by_tags(self, kind: str, tags: Tags, names: Sequence[str] = ()) -> list[str]:
         """IDs/ARNs of this account's resources of `kind` carrying all of `tags`."""
+        return list(self.find_tagged(kind, tags, names))
 
 
 class Platform(ABC):

@@ -60,3 +60,13 @@ def client_token(object_id: str, incarnation: int, *resource: str) -> str:
     always give the same token (at most 64 characters, as AWS allows)."""
     raw = "/".join((object_id, *resource, str(incarnation)))
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def target_group_name(object_id: str, port: int) -> str:
+    """An inbound PrivateLink's target group for the unit on `port` (ELBv2: ≤ 32 chars)."""
+    return f"pl-{object_id[:8]}-{port}"
+
+
+def load_balancer_name(object_id: str) -> str:
+    """An inbound PrivateLink's network load balancer (ELBv2: ≤ 32 characters)."""
+    return f"pl-{object_id[:8]}"

@@ -17,6 +17,7 @@ Work is claimed and retried through `reconcile.queue`.
 from __future__ import annotations
 
 import secrets
+from contextlib import suppress
 from dataclasses import dataclass
 
 import structlog
@@ -26,7 +27,7 @@ from privlink.cloud import contract as c
 from privlink.domain import catalog, naming
 from privlink.domain import privatelink as rules
 from privlink.domain.cloud import HealthCheck
-from privlink.domain.errors import Conflict
+from privlink.domain.errors import Conflict, NotFound
 from privlink.reconcile import queue
 from privlink.services import events
 from privlink.store.tables import Privatelink, PrivatelinkConnection, ProjectVpc
@@ -130,8 +131,8 @@ class _Builder:
     def token(self, kind: str, unit: str = "") -> str:
         return naming.client_token(self.want.pl_id, self.want.incarnation, kind, unit)
 
-    def found(self, kind: str, what: str, **extra: str) -> str | None:
-        ids = self.cloud.find_by_tags(kind, {**self.tags, **extra})
+    def found(self, kind: str, what: str) -> str | None:
+        ids = self.cloud.find_by_tags(kind, self.tags)
         if not ids and self.want.was_active:
             self.recreated.append(what)
         return ids[0] if ids else None
@@ -143,18 +144,21 @@ def _converge(
     if want.platform_vpc is None:
         raise Conflict("The service's project VPC is not ACTIVE; move the service into one")
     b = _Builder(cloud, want)
-    short = want.pl_id[:8]
     groups: dict[str, str] = {}
     healthy: dict[str, bool] = {}
+    # One search for every target group of the PrivateLink: each unit's is told by its
+    # unit tag (the first found wins), and the rest are orphans (of units that are gone).
+    tagged = cloud.find_tagged(naming.Resource.target_group, b.tags)
+    of_unit = {tags.get(naming.UNIT_TAG): arn for arn, tags in reversed(tagged.items())}
     for unit in want.units:
         port = want.ports[unit.key]
-        arn = b.found(
-            naming.Resource.target_group, f"target group {unit.key}", **{naming.UNIT_TAG: unit.key}
-        )
+        arn = of_unit.get(unit.key)
+        if arn is None and want.was_active:
+            b.recreated.append(f"target group {unit.key}")
         fresh = arn is None  # made by this pass: nothing registered yet
         if arn is None:
             arn = cloud.create_target_group(
-                name=f"pl-{short}-{port}",
+                name=naming.target_group_name(want.pl_id, port),
                 port=unit.targets[0][1],
                 health_check=cfg.health_check,
                 proxy_protocol_v2=False,
@@ -171,7 +175,10 @@ def _converge(
     if lb is None:
         subnets = [sub.id for sub in cloud.vpc_subnets(want.platform_vpc)]
         lb = cloud.create_load_balancer(
-            name=f"pl-{short}", subnet_ids=subnets, tags=b.created_tags, client_token=b.token("nlb")
+            name=naming.load_balancer_name(want.pl_id),
+            subnet_ids=subnets,
+            tags=b.created_tags,
+            client_token=b.token("nlb"),
         ).arn
     wanted = {want.ports[u.key]: groups[u.key] for u in want.units if want.access.get(u.component)}
     have = set()
@@ -183,7 +190,9 @@ def _converge(
     for port, arn in sorted(wanted.items()):
         if port not in have:
             cloud.create_listener(load_balancer_arn=lb, port=port, target_group_arn=arn)
-    _drop_orphan_groups(cloud, b.tags, set(groups.values()))
+    for arn in tagged:
+        if arn not in groups.values():
+            cloud.delete_target_group(arn)
     service_id = b.found(naming.Resource.endpoint_service, "endpoint service")
     fresh = service_id is None
     if service_id is None:
@@ -235,12 +244,6 @@ def _sync_targets(cloud: c.CloudDriver, arn: str, unit: rules.Unit, *, fresh: bo
     if extra:
         cloud.deregister_targets(arn, extra)
     return any(v.state == "healthy" and v.target in wanted for v in views)
-
-
-def _drop_orphan_groups(cloud: c.CloudDriver, tags: dict[str, str], keep: set[str]) -> None:
-    for arn in cloud.find_by_tags(naming.Resource.target_group, tags):
-        if arn not in keep:
-            cloud.delete_target_group(arn)
 
 
 def _settle_endpoints(
@@ -352,12 +355,18 @@ def _tear_down(cloud: c.CloudDriver, want: Desired) -> None:
             ]
             cloud.reject_endpoint_connections(service_id, live)
             cloud.delete_endpoint_service(service_id)
-    for lb in cloud.find_by_tags(naming.Resource.load_balancer, tags):
-        for listener in cloud.describe_listeners(lb):
-            cloud.delete_listener(listener.arn)
-        cloud.delete_load_balancer(lb)
-    for arn in cloud.find_by_tags(naming.Resource.target_group, tags):
-        cloud.delete_target_group(arn)
+    # By name too: a resource made a moment ago may not be in a lagging tag search yet;
+    # and what such a search still lists may be gone already (NotFound: done).
+    lb_names = [naming.load_balancer_name(want.pl_id)]
+    for lb in cloud.find_by_tags(naming.Resource.load_balancer, tags, names=lb_names):
+        with suppress(NotFound):
+            for listener in cloud.describe_listeners(lb):
+                cloud.delete_listener(listener.arn)
+            cloud.delete_load_balancer(lb)
+    tg_names = [naming.target_group_name(want.pl_id, port) for port in want.ports.values()]
+    for arn in cloud.find_by_tags(naming.Resource.target_group, tags, names=tg_names):
+        with suppress(NotFound):
+            cloud.delete_target_group(arn)
 
 
 def _forget(sessions: sessionmaker[Session], want: Desired) -> None:

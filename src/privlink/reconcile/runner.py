@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
 from privlink.domain.cloud import HealthCheck
-from privlink.reconcile import outbound, privatelinks, queue, vpcs
+from privlink.reconcile import outbound, privatelinks, queue, sweep, vpcs
 from privlink.store.base import utcnow
 
 log = structlog.get_logger(__name__)
@@ -40,6 +40,8 @@ class Runner:
         config: privatelinks.Config | None = None,
         on_change: Callable[[], None] = lambda: None,
         concurrency: int = 4,
+        sweep_interval: float = 0.0,
+        sweep_leads: Callable[[], bool] = lambda: True,
     ) -> None:
         self.sessions = sessions
         self.platform_cloud = platform
@@ -58,18 +60,25 @@ class Runner:
         self.concurrency = concurrency
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Endpoint sweeps (`sweep`): every `sweep_interval` s, by the replica that leads.
+        self.sweep_interval = sweep_interval
+        self.sweep_leads = sweep_leads
+        self._sweeping: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._loop_of: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
         self._loop_of = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._loop())
+        if self.sweep_interval > 0:
+            self._sweeping = asyncio.create_task(self._sweep_loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._sweeping):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     def kick(self) -> None:
         """Look for due work now; may be called from any thread."""
@@ -148,6 +157,21 @@ class Runner:
             if soonest is not None:
                 delay = min(delay, max((soonest - utcnow()).total_seconds(), 0.0))
         return max(delay, 0.05)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_interval)
+            try:
+                leads = await asyncio.to_thread(self.sweep_leads)
+                woken = (
+                    await asyncio.to_thread(sweep.sweep, self.sessions, self.platform)
+                    if leads
+                    else 0
+                )
+                if woken:
+                    self.kick()
+            except Exception as error:  # e.g. throttled: the next sweep tries again
+                log.warning("endpoint sweep failed", error=str(error))
 
     async def _loop(self) -> None:
         while True:

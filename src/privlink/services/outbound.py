@@ -160,12 +160,12 @@ def wake(session: Session, *, endpoint_service_id: str) -> None:
 def wake_ids(session: Session, link_ids: list[str]) -> int:
     """Something these links' resources show changed in the cloud: step them now. How
     many were woken."""
+    # Even one already due or in flight: the queue keeps a wake newer than a step's claim,
+    # so a change seen while the step ran gets a step of its own.
     woken = 0
     for link in session.scalars(select(OutboundLink).where(OutboundLink.id.in_(link_ids))):
-        due = as_utc(link.next_attempt_at)
-        if due is None or due > utcnow():
-            link.next_attempt_at = utcnow()
-            woken += 1
+        link.next_attempt_at = utcnow()
+        woken += 1
     return woken
 
 

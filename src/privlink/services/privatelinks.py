@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from privlink.domain import privatelink as rules
 from privlink.domain.errors import Conflict, NotFound
 from privlink.services import events, registry
-from privlink.store.base import utcnow
+from privlink.store.base import as_utc, utcnow
 from privlink.store.tables import (
     Privatelink,
     PrivatelinkConnection,
@@ -51,6 +51,17 @@ def _event(session: Session, pl: Privatelink, message: str, actor: str) -> None:
 
 def _due_now(pl: Privatelink) -> None:
     pl.next_attempt_at, pl.attempts = utcnow(), 0
+
+
+def _wake(pl: Privatelink) -> bool:
+    """Due now, unless a retry is set for later (its backoff stands). A step already due
+    or in flight is stamped again: the queue keeps a wake newer than the step's claim, so
+    a change seen while the step ran (after it read) gets a step of its own."""
+    due = as_utc(pl.next_attempt_at)
+    if pl.state == rules.DELETING or (due is not None and due > utcnow()):
+        return False
+    _due_now(pl)
+    return True
 
 
 def create(
@@ -142,19 +153,14 @@ def wake(session: Session, *, aws_service_id: str) -> None:
     for pl in session.scalars(
         select(Privatelink).where(Privatelink.aws_service_id == aws_service_id)
     ):
-        if pl.next_attempt_at is None:
-            _due_now(pl)
+        _wake(pl)
 
 
 def wake_ids(session: Session, pl_ids: list[str]) -> int:
     """Something these PrivateLinks show changed in the cloud (e.g. target health):
     their next step is due now. How many were woken."""
-    woken = 0
-    for pl in session.scalars(select(Privatelink).where(Privatelink.id.in_(pl_ids))):
-        if pl.next_attempt_at is None and pl.state != rules.DELETING:
-            _due_now(pl)
-            woken += 1
-    return woken
+    found = session.scalars(select(Privatelink).where(Privatelink.id.in_(pl_ids)))
+    return sum(_wake(pl) for pl in found)
 
 
 def desired_changed(session: Session, service: Service) -> None:

@@ -1,4 +1,5 @@
-"""Who runs the one-per-install jobs (the local cloud's data plane) among replicas.
+"""Who runs the one-per-install jobs (the local cloud's data plane, endpoint sweeps) among
+replicas.
 
 On PostgreSQL, leadership is a session-level advisory lock held on a connection of its
 own: exactly one replica holds it, and when that replica dies its connection ends, the
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, Engine, text
 
 # "plkdata" in ASCII: an advisory-lock key no other application is likely to use.
 DATAPLANE_LOCK = 0x706C6B64617461
+SWEEP_LOCK = 0x706C6B7377656570  # "plksweep"
 
 
 class Leadership:

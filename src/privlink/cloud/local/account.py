@@ -4,7 +4,7 @@ transaction per call, ownership checks, client tokens, lookups by tag."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -144,7 +144,8 @@ class AccountBase(c.CloudDriver):
     def _arn(self, kind: str, rest: str) -> str:
         return f"arn:aws:elasticloadbalancing:{self.region}:{self.account_id}:{kind}/{rest}"
 
-    def find_by_tags(self, kind: str, tags: c.Tags) -> list[str]:
+    def find_tagged(self, kind: str, tags: c.Tags, names: Sequence[str] = ()) -> dict[str, c.Tags]:
+        # The local cloud's tags are consistent: `names` adds nothing.
         model = KINDS.get(kind)
         if model is None:
             raise InvalidInput(f"Unknown resource kind {kind!r}; known: {', '.join(KINDS)}")
@@ -156,9 +157,9 @@ class AccountBase(c.CloudDriver):
             query = query.where(model.finder == finder)
         with self._tx() as s:
             rows = s.scalars(query).all()
-            return [
-                getattr(r, key)
+            return {
+                getattr(r, key): dict(r.tags)
                 for r in rows
                 if all(r.tags.get(k) == v for k, v in wanted.items())
                 and getattr(r, "state", "") not in ("deleted", "Deleted")
-            ]
+            }

@@ -4,6 +4,7 @@ connections, and interface endpoints (the consumer's side)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -103,14 +104,17 @@ class Endpoints(AccountBase):
     def describe_endpoint_connections(self, service_id: str) -> list[c.Endpoint]:
         with self._tx() as s:
             self._own(s, LcEndpointService, service_id, "Endpoint service")
-            return [
-                endpoint_view(ep)
-                for ep in s.scalars(
-                    select(LcEndpoint)
-                    .where(LcEndpoint.service_id == service_id, LcEndpoint.state != "deleted")
-                    .order_by(LcEndpoint.created_at)
-                )
-            ]
+            return self._connections(s, LcEndpoint.service_id == service_id)
+
+    def list_endpoint_connections(self) -> list[c.Endpoint]:
+        mine = self._regional(LcEndpointService).with_only_columns(LcEndpointService.id)
+        with self._tx() as s:
+            return self._connections(s, LcEndpoint.service_id.in_(mine))
+
+    @staticmethod
+    def _connections(s: Session, to: Any) -> list[c.Endpoint]:
+        query = select(LcEndpoint).where(to, LcEndpoint.state != "deleted")
+        return [endpoint_view(ep) for ep in s.scalars(query.order_by(LcEndpoint.created_at))]
 
     def _move_connections(self, service_id: str, endpoint_ids: Sequence[str], event: str) -> None:
         with self._tx() as s:
