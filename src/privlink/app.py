@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -153,10 +154,24 @@ def responses_generation(engine: Engine) -> Callable[[], Awaitable[int]]:
     return SharedRead(threaded)
 
 
+def _freeze() -> None:
+    """Move what start-up made (modules, classes, routes, schemas: ~200,000 objects that
+    live as long as the process) out of the garbage collector's sight. A full collection
+    then walks only what came after: on a busy 2-core host it paused a replica for
+    0.2-0.7 s (the API's p99) when it walked them all."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(
-    settings: Settings, *, engine: Engine | None = None, run_dataplane: bool = True
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    run_dataplane: bool = True,
+    freeze_startup: bool = False,
 ) -> FastAPI:
-    """The whole HTTP surface; with the local cloud, its data plane runs in the lifespan."""
+    """The whole HTTP surface; with the local cloud, its data plane runs in the lifespan.
+    `freeze_startup`: the process is this app's alone (`privlink serve`), see `_freeze`."""
     # API requests wait at most 5 s for a connection, then answer 503 (never hang).
     engine = engine or make_engine(settings.database_url, pool_timeout=5)
     sealer = sealing.load(settings)
@@ -202,6 +217,8 @@ def create_app(
                 sweep_leads=Leadership(work_engine, SWEEP_LOCK).try_lead,
             )
             state.runner.start()
+        if freeze_startup:
+            _freeze()
         try:
             yield
         finally:

@@ -99,7 +99,7 @@ def serve(settings: Settings) -> None:
         _save_token(settings.data_dir / TOKEN_FILE, issued.secret)
     if demo_secret is not None:
         _save_token(settings.data_dir / DEMO_TOKEN_FILE, demo_secret)
-    app = create_app(settings, engine=engine)
+    app = create_app(settings, engine=engine, freeze_startup=True)
     banner = _banner(settings, issued.secret if issued else None)
     if demo_secret is not None:
         banner += _demo_banner(settings, demo_secret)
