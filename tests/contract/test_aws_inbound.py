@@ -7,6 +7,8 @@ through botocore hooks, in AWS's documented shapes, from the endpoints it holds.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
@@ -18,6 +20,7 @@ from privlink.domain.cloud import HealthCheck
 from privlink.reconcile import privatelinks as reconciler
 from privlink.reconcile import queue, sweep
 from privlink.reconcile import vpcs as vpc_reconciler
+from privlink.reconcile.runner import Runner
 from privlink.services import privatelinks, registry, tenancy, vpcs
 from privlink.store.tables import Privatelink, Project
 from tests.contract.conftest import REGION
@@ -200,3 +203,38 @@ def test_a_wake_while_a_step_runs_gets_a_step_of_its_own(
         assert pl is not None
         assert pl.next_attempt_at is not None
     assert queue.due(sessions, Privatelink) == [pl_id]
+
+
+async def until(condition: Callable[[], object]) -> None:
+    """Wait (at most 30 s) for `condition`, while the runner works on the same loop."""
+    for _ in range(600):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in 30 s")
+
+
+def test_the_runner_sweeps_and_accepts_a_new_endpoint_by_itself(
+    aws: AwsPlatform, sessions: sessionmaker[Session]
+) -> None:
+    """No refresh asked for and no resync due for an hour: the runner's sweep notices
+    the customer's endpoint and the woken step accepts it."""
+    customers = Customers(aws.driver(REGION).ec2)
+    pl_id = new_privatelink(sessions, aws)
+
+    async def scenario() -> dict[str, str]:
+        runner = Runner(sessions, aws, resync_interval=3600, config=CONFIG, sweep_interval=0.1)
+        runner.start()
+        try:
+            await until(lambda: state(sessions, pl_id) == "active")
+            with sessions() as s:
+                pl = s.get(Privatelink, pl_id)
+                assert pl is not None
+                assert pl.aws_service_id is not None
+                customers.ask("vpce-0123456789abcdef0", pl.aws_service_id, "210987654321")
+            await until(lambda: connections(sessions, pl_id))
+            return connections(sessions, pl_id)
+        finally:
+            await runner.stop()
+
+    assert asyncio.run(scenario()) == {"vpce-0123456789abcdef0": "connected"}
