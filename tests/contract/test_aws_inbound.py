@@ -25,7 +25,9 @@ from privlink.services import privatelinks, registry, tenancy, vpcs
 from privlink.store.tables import Privatelink, Project
 from tests.contract.conftest import REGION
 
-CONFIG = reconciler.Config(health_check=HealthCheck(interval=5, timeout=5), health_poll=None)
+CONFIG = reconciler.Config(
+    health_check=HealthCheck(interval=5, timeout=5), resync=3600, health_poll=None
+)
 PRINCIPAL = "arn:aws:iam::210987654321:root"
 
 
