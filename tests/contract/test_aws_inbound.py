@@ -23,6 +23,7 @@ from privlink.reconcile import vpcs as vpc_reconciler
 from privlink.reconcile.runner import Runner
 from privlink.services import privatelinks, registry, tenancy, vpcs
 from privlink.store.tables import Privatelink, Project
+from privlink.testing import LoopThread
 from tests.contract.conftest import REGION
 
 CONFIG = reconciler.Config(
@@ -239,4 +240,8 @@ def test_the_runner_sweeps_and_accepts_a_new_endpoint_by_itself(
         finally:
             await runner.stop()
 
-    assert asyncio.run(scenario()) == {"vpce-0123456789abcdef0": "connected"}
+    loop = LoopThread()  # a loop of its own: the test's thread may have one running
+    try:
+        assert loop.run(scenario(), timeout=90) == {"vpce-0123456789abcdef0": "connected"}
+    finally:
+        loop.close()
