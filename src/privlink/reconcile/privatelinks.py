@@ -167,7 +167,12 @@ def _converge(
                 vpc_id=want.platform_vpc,
             ).arn
         groups[unit.key] = arn
-        healthy[unit.key] = _sync_targets(cloud, arn, unit, fresh=fresh)
+        try:
+            healthy[unit.key] = _sync_targets(cloud, arn, unit, fresh=fresh)
+        except NotFound as error:  # deleted since this pass found it: the next re-creates it
+            raise Conflict(
+                f"{error.message}; re-created on the next try", temporary=True
+            ) from error
     lb = b.found(naming.Resource.load_balancer, "load balancer")
     # What this pass made is known to be empty: no describe of it (a create's pass makes
     # every resource, and the fewer calls the more PrivateLinks per second).
