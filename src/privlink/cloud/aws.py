@@ -24,7 +24,7 @@ import functools
 import ipaddress
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,7 +128,7 @@ def _filters(tags: c.Tags) -> list[dict[str, Any]]:
     return [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
 
 
-def _tagged(rows: Iterator[dict[str, Any]], tags: c.Tags) -> list[dict[str, Any]]:
+def _tagged(rows: Iterable[dict[str, Any]], tags: c.Tags) -> list[dict[str, Any]]:
     """Rows carrying every tag; checked here too, as not every EC2 API filters by tag."""
     return [r for r in rows if all(_tag_dict(r.get("Tags")).get(k) == v for k, v in tags.items())]
 
@@ -688,15 +688,8 @@ class AwsAccount(c.CloudDriver):
         if not arns:
             return {}
         described = _call(self.elbv2.describe_tags, ResourceArns=arns)  # at most 20 ARNs
-        found = {
-            entry["ResourceArn"]: _tag_dict(entry.get("Tags"))
-            for entry in described.get("TagDescriptions", [])
-        }
-        return {
-            arn: have
-            for arn, have in found.items()
-            if all(have.get(k) == v for k, v in tags.items())
-        }
+        entries = _tagged(described.get("TagDescriptions", []), tags)
+        return {e["ResourceArn"]: _tag_dict(e.get("Tags")) for e in entries}
 
 
 class AwsPlatform(c.Platform):
