@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite runs for real: PostgreSQL and Redis servers behind the
 # end-to-end tests, nftables + conntrack for the kernel-mode data plane, Chromium for the
-# console tests, HAProxy and wrk for the benchmarks, openssl for test certificates, a C
+# console tests, HAProxy and wrk for the benchmarks, openssl for test certificates, dig for the DNS tests, a C
 # compiler for the userspace data plane's worker (forward.c).
 # Installs the missing ones with apt-get when run as root; otherwise names the command.
 set -euo pipefail
@@ -20,6 +20,7 @@ have openssl || missing+=(openssl)
 have cc || missing+=(gcc libc6-dev)  # builds the userspace data plane's workers
 have unshare || missing+=(util-linux)
 have ip || missing+=(iproute2)
+have dig || missing+=(bind9-dnsutils)  # the DNS tests ask the embedded server with dig
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

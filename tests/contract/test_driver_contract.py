@@ -10,8 +10,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
 from privlink.cloud import contract as c
+from privlink.domain import dns
 from privlink.domain.cloud import HealthCheck
-from privlink.domain.errors import Conflict, NotFound
+from privlink.domain.errors import Conflict, InvalidInput, NotFound
 from tests.contract.conftest import AZS, REGION, Side
 
 CHECK = HealthCheck(interval=5, timeout=5, healthy_threshold=2, unhealthy_threshold=2, port=8081)
@@ -305,3 +306,48 @@ class TestClientTokens:
         )
         assert again.id == service.id
         stubber.assert_no_pending_responses()
+
+
+ZONE = "pl.privlink.example"
+
+
+class TestDns:
+    """The platform zone's records: what connection names are published with."""
+
+    def test_zone_is_made_once_and_found_again(self, side: Side) -> None:
+        zone_id = side.driver.dns_zone(ZONE)
+        assert side.driver.dns_zone(ZONE + ".") == zone_id
+        fresh = side.platform.driver(REGION)  # another handle finds the same zone
+        assert fresh.dns_zone(ZONE) == zone_id
+
+    def test_records_are_upserted_listed_by_subtree_and_deleted(self, side: Side) -> None:
+        zone_id = side.driver.dns_zone(ZONE)
+        a = dns.Record(f"plc0123456789a.kafka.demo.{ZONE}", "A", ("127.64.1.10", "127.64.2.10"))
+        node = dns.Record(f"kafka-0.plc0123456789a.kafka.demo.{ZONE}", "A", ("127.64.1.10",))
+        other = dns.Record(f"plc0123456789b.kafka-x.demo.{ZONE}", "A", ("127.64.3.10",))
+        txt = dns.Record(f"_check.kafka.demo.{ZONE}", "TXT", ("hello world",))
+        side.driver.change_dns_records(zone_id, upsert=[a, node, other, txt])
+        assert side.driver.dns_records(zone_id, f"kafka.demo.{ZONE}") == sorted([a, node, txt])
+        moved = dns.Record(a.name, "A", ("127.64.9.10",))
+        side.driver.change_dns_records(zone_id, upsert=[moved])  # an upsert replaces
+        assert side.driver.dns_records(zone_id, a.name) == sorted([moved, node])
+        side.driver.change_dns_records(zone_id, delete=[moved, node, txt])
+        assert side.driver.dns_records(zone_id, f"kafka.demo.{ZONE}") == []
+        assert side.driver.dns_records(zone_id, f"demo.{ZONE}") == [other]
+
+    def test_a_delete_of_a_record_already_gone_counts_as_done(self, side: Side) -> None:
+        zone_id = side.driver.dns_zone(ZONE)
+        a = dns.Record(f"plc0123456789a.pg.demo.{ZONE}", "A", ("127.64.1.10",))
+        b = dns.Record(f"plc0123456789b.pg.demo.{ZONE}", "A", ("127.64.1.11",))
+        side.driver.change_dns_records(zone_id, upsert=[a])
+        side.driver.change_dns_records(zone_id, delete=[a])
+        side.driver.change_dns_records(zone_id, upsert=[b], delete=[a])
+        assert side.driver.dns_records(zone_id, f"pg.demo.{ZONE}") == [b]
+
+    def test_a_record_outside_the_zone_is_refused_and_nothing_changes(self, side: Side) -> None:
+        zone_id = side.driver.dns_zone(ZONE)
+        inside = dns.Record(f"plc0123456789a.pg.demo.{ZONE}", "A", ("127.64.1.10",))
+        outside = dns.Record("pg.demo.elsewhere.example", "A", ("127.64.1.10",))
+        with pytest.raises(InvalidInput):
+            side.driver.change_dns_records(zone_id, upsert=[inside, outside])
+        assert side.driver.dns_records(zone_id, ZONE) == []

@@ -21,6 +21,7 @@ What AWS does not offer, and how the driver copes:
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 import threading
 import time
@@ -34,6 +35,7 @@ import botocore.exceptions
 
 from privlink.cloud import contract as c
 from privlink.domain import cloud as cloud_rules
+from privlink.domain import dns
 from privlink.domain.cloud import HealthCheck
 from privlink.domain.errors import (
     Conflict,
@@ -45,10 +47,22 @@ from privlink.domain.errors import (
 )
 
 RETRIES = botocore.config.Config(retries={"mode": "standard", "max_attempts": 5})
-NOT_FOUND = ("NotFound", "InvalidServiceName", "TargetGroupNotFound", "LoadBalancerNotFound")
+NOT_FOUND = (
+    "NotFound",
+    "InvalidServiceName",
+    "TargetGroupNotFound",
+    "LoadBalancerNotFound",
+    "NoSuchHostedZone",
+)
 CONFLICT = ("Duplicate", "ResourceInUse", "TooMany", "Existing")
 # The resource is busy or changing state: the same call succeeds once it settles.
-IN_PROGRESS = ("IncorrectState", "DependencyViolation", "OperationInProgress", "InProgress")
+IN_PROGRESS = (
+    "IncorrectState",
+    "DependencyViolation",
+    "OperationInProgress",
+    "InProgress",
+    "PriorRequestNotComplete",  # Route 53: a change to the same records is still applying
+)
 FORBIDDEN = ("UnauthorizedOperation", "AccessDenied", "AuthFailure")
 TEMPORARY = (
     "Throttl",
@@ -158,6 +172,10 @@ class Budget:
     burst: float = 20.0
 
 
+# Route 53 takes 5 requests a second per account, of every kind together.
+ROUTE53_BUDGET = Budget(reads=2.5, changes=2.5, burst=5.0)
+
+
 class TokenBucket:
     """`rate` tokens a second, at most `burst` saved; `take` waits for one."""
 
@@ -193,7 +211,12 @@ class AwsAccount(c.CloudDriver):
     """The platform's AWS account in one region, as the reconciler uses it."""
 
     def __init__(
-        self, session: boto3.Session, region: str, principal: str, budget: Budget | None = None
+        self,
+        session: boto3.Session,
+        region: str,
+        principal: str,
+        budget: Budget | None = None,
+        route53: Any = None,
     ) -> None:
         self.region = region
         self.principal = principal
@@ -203,6 +226,9 @@ class AwsAccount(c.CloudDriver):
         self.tagging = _budgeted(
             session.client("resourcegroupstaggingapi", region_name=region, config=RETRIES), budget
         )
+        # Global: one client (and one budget) for every region of the account.
+        self.route53 = route53 or route53_client(session)
+        self._zones: dict[str, str] = {}
 
     # -- helpers ----------------------------------------------------------
     @functools.cached_property
@@ -671,6 +697,97 @@ class AwsAccount(c.CloudDriver):
         found = {r["ResourceARN"]: _tag_dict(r.get("Tags")) for r in tagged}
         return {**self._named(kind, names, tags), **found}
 
+    # -- DNS: Route 53 -------------------------------------------------------------
+    def dns_zone(self, name: str) -> str:
+        name = dns.zone(name)
+        if name not in self._zones:
+            self._zones[name] = self._find_zone(name) or self._create_zone(name)
+        return self._zones[name]
+
+    def _find_zone(self, name: str) -> str | None:
+        answer = _call(self.route53.list_hosted_zones_by_name, DNSName=name, MaxItems="10")
+        for zone in answer.get("HostedZones", []):
+            if _route53_name(zone["Name"]) == name and not zone["Config"].get("PrivateZone"):
+                return str(zone["Id"]).removeprefix("/hostedzone/")
+        return None
+
+    def _create_zone(self, name: str) -> str:
+        # The caller reference makes two replicas' racing creates one zone.
+        reference = "privlink-" + hashlib.sha256(name.encode()).hexdigest()[:32]
+        try:
+            created = _call(
+                self.route53.create_hosted_zone,
+                Name=name,
+                CallerReference=reference,
+                HostedZoneConfig={"Comment": "privlink: PrivateLink connection names"},
+            )
+        except Conflict:  # made by the racing create, or a zone of this name came back
+            found = self._find_zone(name)
+            if found is None:
+                raise
+            return found
+        return str(created["HostedZone"]["Id"]).removeprefix("/hostedzone/")
+
+    def dns_records(self, zone_id: str, under: str) -> list[dns.Record]:
+        under = dns.name(under)
+        end = _reversed(under) + "/"  # past every name below `under`, in Route 53's order
+        found = []
+        for row in _pages(
+            self.route53,
+            "list_resource_record_sets",
+            "ResourceRecordSets",
+            HostedZoneId=zone_id,
+            StartRecordName=under,
+        ):
+            record = _record_of(row)
+            if _reversed(record.name) > end:
+                break
+            if record.type in dns.TYPES and dns.within(record.name, under):
+                found.append(record)
+        return sorted(found)
+
+    def change_dns_records(
+        self,
+        zone_id: str,
+        *,
+        upsert: Sequence[dns.Record] = (),
+        delete: Sequence[dns.Record] = (),
+    ) -> None:
+        zone = next((name for name, id_ in self._zones.items() if id_ == zone_id), None)
+        for record in [*upsert, *delete] if zone is not None else []:
+            if not dns.within(record.name, zone):  # refused before sending: a clear error
+                raise InvalidInput(f"{record.name} is not in zone {zone}")
+        changes = [{"Action": "DELETE", "ResourceRecordSet": _record_set(r)} for r in delete]
+        changes += [{"Action": "UPSERT", "ResourceRecordSet": _record_set(r)} for r in upsert]
+        if not changes:
+            return
+        try:
+            _call(
+                self.route53.change_resource_record_sets,
+                HostedZoneId=zone_id,
+                ChangeBatch={"Changes": changes},
+            )
+        except InvalidInput as error:
+            # A delete of a record already gone (or changed) fails the whole batch: drop
+            # those deletes, delete what is there now, and try once more.
+            if not delete or "not found" not in error.message.lower():
+                raise
+            here = {
+                (r.name, r.type): r
+                for name in {r.name for r in delete}
+                for r in self.dns_records(zone_id, name)
+                if r.name == name
+            }
+            still = [here[(r.name, r.type)] for r in delete if (r.name, r.type) in here]
+            changes = [{"Action": "DELETE", "ResourceRecordSet": _record_set(r)} for r in still]
+            changes += [{"Action": "UPSERT", "ResourceRecordSet": _record_set(r)} for r in upsert]
+            if changes:
+                _call(
+                    self.route53.change_resource_record_sets,
+                    HostedZoneId=zone_id,
+                    ChangeBatch={"Changes": changes},
+                )
+
     def _named(self, kind: str, names: Sequence[str], tags: c.Tags) -> dict[str, c.Tags]:
         """The resources called `names` that carry `tags`: a consistent read, for what the
         tagging API may not list yet."""
@@ -692,6 +809,36 @@ class AwsAccount(c.CloudDriver):
         return {e["ResourceArn"]: _tag_dict(e.get("Tags")) for e in entries}
 
 
+def route53_client(session: boto3.Session) -> Any:
+    return _budgeted(session.client("route53", config=RETRIES), ROUTE53_BUDGET)
+
+
+def _route53_name(name: str) -> str:
+    """Route 53 answers names with a final dot and `*` as `\\052`."""
+    return name.rstrip(".").replace("\\052", "*").lower()
+
+
+def _reversed(name: str) -> str:
+    return ".".join(reversed(name.split(".")))
+
+
+def _record_of(row: dict[str, Any]) -> dns.Record:
+    values = tuple(v["Value"] for v in row.get("ResourceRecords", []))
+    if row["Type"] == "TXT":
+        values = tuple(v[1:-1] if v.startswith('"') and v.endswith('"') else v for v in values)
+    return dns.Record(_route53_name(row["Name"]), row["Type"], values, int(row.get("TTL", 0)))
+
+
+def _record_set(record: dns.Record) -> dict[str, Any]:
+    values = record.values if record.type != "TXT" else tuple(f'"{v}"' for v in record.values)
+    return {
+        "Name": record.name + ".",
+        "Type": record.type,
+        "TTL": record.ttl,
+        "ResourceRecords": [{"Value": v} for v in values],
+    }
+
+
 class AwsPlatform(c.Platform):
     """The platform's AWS account: one boto3 session, a driver per region."""
 
@@ -705,6 +852,7 @@ class AwsPlatform(c.Platform):
         self._principal = principal
         self.budget = budget or Budget()
         self._drivers: dict[str, AwsAccount] = {}
+        self._route53: Any = None
 
     @functools.cached_property
     def account_id(self) -> str:
@@ -714,11 +862,13 @@ class AwsPlatform(c.Platform):
     def driver(self, region: str, principal: str | None = None) -> AwsAccount:
         # One set of credentials acts for every deployment: the principal is informational.
         if region not in self._drivers:
+            self._route53 = self._route53 or route53_client(self.session)
             self._drivers[region] = AwsAccount(
                 self.session,
                 region,
                 self._principal or f"arn:aws:iam::{self.account_id}:root",
                 self.budget,
+                self._route53,
             )
         return self._drivers[region]
 

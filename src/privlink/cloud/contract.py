@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from privlink.domain import naming
 from privlink.domain.cloud import HealthCheck
+from privlink.domain.dns import Record
 
 Tags = Mapping[str, str]
 DEPLOYMENT_TAG = naming.tag_key(naming.Kind.deployment)  # a deployment's VPC (outbound links)
@@ -260,6 +261,22 @@ class CloudDriver(ABC):
     def find_by_tags(self, kind: str, tags: Tags, names: Sequence[str] = ()) -> list[str]:
         """IDs/ARNs of this account's resources of `kind` carrying all of `tags`."""
         return list(self.find_tagged(kind, tags, names))
+
+    # -- DNS: the platform zone's records (Route 53 on AWS) ------------------
+    @abstractmethod
+    def dns_zone(self, name: str) -> str:
+        """The ID of this account's hosted zone `name`, made if missing (idempotent)."""
+
+    @abstractmethod
+    def dns_records(self, zone_id: str, under: str) -> list[Record]:
+        """The zone's A and TXT record sets named `under` or below it, sorted."""
+
+    @abstractmethod
+    def change_dns_records(
+        self, zone_id: str, *, upsert: Sequence[Record] = (), delete: Sequence[Record] = ()
+    ) -> None:
+        """One batch, all or nothing: create or replace `upsert`, remove `delete` (as
+        `dns_records` returned them; one already gone counts as removed)."""
 
 
 class Platform(ABC):

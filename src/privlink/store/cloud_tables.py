@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from privlink.domain import naming
@@ -170,6 +170,11 @@ class LcEndpointService(Tagged, Base):
     state: Mapped[str] = mapped_column(String(16), default="Available")
     principals: Mapped[list[str]] = mapped_column(default=list)
     client_token: Mapped[str | None] = mapped_column(String(64))
+    # A name consumers' endpoints answer to, once its domain's owner proved it with a TXT
+    # record `_<token name>.<domain>` = token value (AWS's private DNS names).
+    private_dns_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    private_dns_state: Mapped[str] = mapped_column(String(24), default="", server_default="")
+    private_dns_token: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class LcEndpoint(Tagged, Base):
@@ -192,6 +197,38 @@ class LcEndpoint(Tagged, Base):
     reason: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     client_token: Mapped[str | None] = mapped_column(String(64))
+    # Whether the service's verified private DNS name answers with this endpoint's addresses.
+    private_dns_enabled: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+
+
+class LcDnsZone(Base):
+    """A hosted zone: the embedded DNS server answers for it with its records. A name is
+    held by one account at a time (it stands for a registered domain)."""
+
+    __tablename__ = "lc_dns_zones"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("lc_accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LcDnsRecord(Base):
+    """One record set of a zone: a name, a type (A or TXT) and its values."""
+
+    __tablename__ = "lc_dns_records"
+    __table_args__ = (UniqueConstraint("zone_id", "name", "type", name="uq_lc_dns_records_set"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zone_id: Mapped[str] = mapped_column(
+        ForeignKey("lc_dns_zones.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    type: Mapped[str] = mapped_column(String(8))
+    values: Mapped[list[str]] = mapped_column(default=list)
+    ttl: Mapped[int] = mapped_column(Integer, default=60)
 
 
 # The tables whose rows make up routes and target health.

@@ -100,6 +100,11 @@ class Service(Base):
     project_vpc_id: Mapped[str | None] = mapped_column(
         ForeignKey("project_vpcs.id"), index=True, default=None
     )
+    # The server certificate the project CA issued for the service's names (PEM), its key
+    # (sealed) and the names it covers: issued again when the names change.
+    tls_certificate: Mapped[str | None] = mapped_column(Text, default=None)
+    tls_private_key: Mapped[str | None] = mapped_column(Text, default=None)
+    tls_names: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -142,6 +147,9 @@ class Privatelink(Queued, Base):
     incarnation: Mapped[int] = mapped_column(Integer, default=0)
     aws_service_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     aws_service_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The connection records last published in the platform zone ([name, type, values]):
+    # while the wish matches them, a pass makes no DNS call.
+    dns_published: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -22,6 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
+from privlink.cloud.local import dns as local_dns
+from privlink.cloud.local.dns_server import Answer
 from privlink.cloud.local.endpoints import Endpoints
 from privlink.cloud.local.load_balancing import LoadBalancing
 from privlink.cloud.local.networks import Networks
@@ -312,6 +314,11 @@ class LocalCloud:
             group = s.get(LcTargetGroup, target.target_group_arn)
             return group.finder if group is not None else None
 
+    def resolve(self, name: str) -> Answer:
+        """What the embedded DNS server answers for `name`."""
+        with self.tx() as s:
+            return local_dns.resolve(s, name)
+
     def drop_drained(self) -> None:
         """Remove deregistered targets whose deregistration delay has passed."""
         with self.tx() as s:
@@ -320,7 +327,7 @@ class LocalCloud:
                     s.delete(target)
 
 
-class LocalAccount(Networks, LoadBalancing, Endpoints):
+class LocalAccount(Networks, LoadBalancing, Endpoints, local_dns.Dns):
     """One account in one region: the customer's and the platform's handle on the cloud."""
 
 

@@ -151,6 +151,7 @@ class Endpoints(AccountBase):
         security_group_ids: Sequence[str] = (),
         tags: c.Tags | None = None,
         client_token: str | None = None,
+        private_dns_enabled: bool = False,
     ) -> c.Endpoint:
         validation.endpoint_service_name(service_name)
         if not subnet_ids:
@@ -177,6 +178,11 @@ class Endpoints(AccountBase):
                 svc.id,
                 "its owner must add it to the allowed principals",
             )
+            if private_dns_enabled and svc.private_dns_state != "verified":
+                raise InvalidInput(
+                    f"Endpoint service {svc.id} has no verified private DNS name; create "
+                    "the endpoint without private DNS, or ask its owner to verify the name"
+                )
             shared = rules.shared_azs(
                 svc.id,
                 service_view(s, svc).az_ids,
@@ -214,6 +220,7 @@ class Endpoints(AccountBase):
                 state=rules.initial_endpoint_state(svc.acceptance_required),
                 tags=clean_tags(tags),
                 client_token=client_token,
+                private_dns_enabled=private_dns_enabled,
             )
             s.add(ep)
             s.flush()  # a concurrent create with the same token fails here (see _tx)
