@@ -19,6 +19,10 @@ from privlink.store import migrate
 from privlink.store.db import make_engine, make_sessionmaker
 from tests.support import POSTGRES_HELP, throwaway_postgres
 
+# Servers the tests start (in process and as subprocesses) run side by side: their DNS
+# servers take a port the kernel picks, unless a test asks for one.
+os.environ.setdefault("PRIVLINK_DNS_LISTEN", "127.0.0.1:0")
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import dns.message
+import dns.query
+import dns.rcode
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -72,3 +75,19 @@ def running_app(tmp_path: Path, *, run_dataplane: bool = True, **settings: Any) 
             yield App(client=client, token=token, admin=admin, engine=engine)
     finally:
         engine.dispose()
+
+
+@dataclass(frozen=True)
+class Lookup:
+    rcode: str  # NOERROR, NXDOMAIN, REFUSED …
+    values: list[str]
+    authoritative: bool
+
+
+def lookup(name: str, port: int, rdtype: str = "A", *, tcp: bool = False) -> Lookup:
+    """Ask the embedded DNS server on 127.0.0.1:port, as a stub resolver would."""
+    query = dns.message.make_query(name, rdtype)
+    ask = dns.query.tcp if tcp else dns.query.udp
+    answer = ask(query, "127.0.0.1", port=port, timeout=5)
+    values = sorted(item.to_text().strip('"') for rrset in answer.answer for item in rrset)
+    return Lookup(dns.rcode.to_text(answer.rcode()), values, bool(answer.flags & 0x0400))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet
@@ -17,7 +18,15 @@ from privlink.api.schemas.projects import ProjectDetail, TokenPublic
 from privlink.domain.errors import InvalidInput, PrivlinkError
 from privlink.domain.roles import Role
 from privlink.server import open_database
-from privlink.services import audit, registry, sealed, service_config, tenancy
+from privlink.services import (
+    audit,
+    certificates,
+    privatelinks,
+    registry,
+    sealed,
+    service_config,
+    tenancy,
+)
 from privlink.settings import Settings, sealing_keys
 from privlink.store import sealing
 from privlink.store.db import make_sessionmaker
@@ -197,6 +206,27 @@ def update_service(settings: Settings, *, project: str, name: str, plan: str) ->
     return _change(
         settings, f"service update plan={plan[:64]}", f"{project}/{name}", project, action
     )
+
+
+def service_certificate(
+    settings: Settings, *, project: str, name: str, directory: Path
+) -> dict[str, Any]:
+    """Write the service's server certificate, key (0600) and CA into `directory`, as its
+    nodes load them (server.crt, server.key, ca.crt)."""
+
+    def action(session: Session) -> certificates.ServerCertificate:
+        owner = tenancy.get_project(session, caller=OPERATOR, name=project)
+        return privatelinks.server_certificate(session, project=owner, service_name=name)
+
+    found = _run(settings, action)
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {"server.crt": found.certificate, "server.key": found.private_key, "ca.crt": found.ca}
+    for file_name, text in files.items():
+        path = directory / file_name
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600 if file_name == "server.key" else 0o644)
+        path.write_text(text)
+    return {"directory": str(directory), "files": sorted(files), "names": found.names}
 
 
 def new_secret_key() -> str:

@@ -26,6 +26,7 @@ from privlink.api.middleware import AuditTrail, BodyLimit, RequestContext
 from privlink.cloud.contract import Platform
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
+from privlink.cloud.local.dns_server import DnsServer
 from privlink.cloud.local.platform import LocalPlatform
 from privlink.cloud.metered import MeteredPlatform
 from privlink.console import app as console
@@ -51,7 +52,12 @@ def reconcile_config(settings: Settings) -> Config:
     # The local cloud's data plane reports health changes (AppState.health_changed), so
     # PrivateLinks need not poll while their targets settle; other clouds are polled.
     poll = None if settings.cloud == CloudDriver.local else HEALTH_POLL
-    return Config(health_check=check, resync=settings.resync_interval, health_poll=poll)
+    return Config(
+        health_check=check,
+        resync=settings.resync_interval,
+        health_poll=poll,
+        dns_zone=settings.dns_zone,
+    )
 
 
 def platform_for(settings: Settings, local: LocalCloud | None) -> Platform:
@@ -110,11 +116,25 @@ async def lead_dataplane(state: AppState, local: LocalCloud, leadership: Leaders
         )
         await dataplane.start()
         state.dataplane = dataplane
+        address = state.settings.dns_address
+        if address is not None:  # the local cloud's DNS: beside its data plane, one replica
+            server = DnsServer(local.resolve, *address)
+            try:
+                await server.start()
+                state.dns_server = server
+            except OSError as error:  # the rest of the local cloud still works
+                log.error(
+                    "dns server cannot listen; set PRIVLINK_DNS_LISTEN to a free "
+                    "ADDRESS:PORT (empty turns it off)",
+                    address=state.settings.dns_listen,
+                    error=str(error),
+                )
         if leadership.shared:
             log.info("this replica runs the data plane")
     elif not leads and state.dataplane is not None:
         dataplane, state.dataplane = state.dataplane, None
         await dataplane.stop()
+        await state.stop_dns()
         log.warning("data plane leadership lost; stopped here")
 
 
@@ -230,6 +250,7 @@ def create_app(
                     await leading
             if state.dataplane is not None:
                 await state.dataplane.stop()
+            await state.stop_dns()
             await demo.stop_nodes(nodes)
             if work_engine is not engine:
                 work_engine.dispose()

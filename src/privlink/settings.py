@@ -16,6 +16,9 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from privlink.domain import dns
+from privlink.domain.errors import InvalidInput
+
 
 class CloudDriver(StrEnum):
     local = "local"
@@ -163,6 +166,18 @@ class Settings(BaseSettings):
         "comma-separated Fernet keys, the first seals, all open (for rotation). Unset: "
         "DATA_DIR/secret-key, made on first start (0600).",
     )
+    dns_zone: str = Field(
+        "pl.privlink.internal",
+        description="The zone connection names are published in: "
+        "<plc>.<service>.<project>.<zone>. On AWS a public Route 53 zone of this name (made "
+        "if missing); delegate it from its parent domain.",
+    )
+    dns_listen: str = Field(
+        "127.0.0.1:8053",
+        description="Local cloud: ADDRESS:PORT of the embedded DNS server (UDP and TCP), "
+        "authoritative for the platform zone, endpoints' names and verified private DNS "
+        "names. Empty: no DNS server.",
+    )
     log_format: LogFormat = Field(LogFormat.console, description="Log lines: json or console.")
     log_level: str = Field("info", description="debug, info, warning or error.")
     demo: bool = Field(
@@ -180,6 +195,36 @@ class Settings(BaseSettings):
         if value is not None:
             sealing_keys(value.get_secret_value())
         return value
+
+    @field_validator("dns_zone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        try:
+            return dns.zone(value)
+        except InvalidInput as error:
+            raise ValueError(error.message) from None
+
+    @field_validator("dns_listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        if not value.strip():
+            return ""
+        host, _, port = value.strip().rpartition(":")
+        try:
+            ipaddress.IPv4Address(host)
+            number = int(port)
+        except ValueError:
+            number = -1
+        if not 0 <= number <= 65535:
+            raise ValueError(f"{value!r} is not ADDRESS:PORT; write e.g. 127.0.0.1:8053")
+        return f"{host}:{number}"
+
+    @property
+    def dns_address(self) -> tuple[str, int] | None:
+        if not self.dns_listen:
+            return None
+        host, _, port = self.dns_listen.rpartition(":")
+        return host, int(port)
 
     @field_validator("cloud_target_addresses")
     @classmethod

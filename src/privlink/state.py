@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from privlink.cloud.contract import CloudDriver, Platform
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.dataplane import DataPlane
+from privlink.cloud.local.dns_server import DnsServer
 from privlink.domain import naming
 from privlink.domain.errors import Unavailable
 from privlink.reconcile import queue
@@ -35,7 +36,13 @@ class AppState:
     cloud: LocalCloud | None = None
     platform_side: Platform | None = None
     dataplane: DataPlane | None = None
+    dns_server: DnsServer | None = None
     runner: Runner | None = None
+
+    async def stop_dns(self) -> None:
+        server, self.dns_server = self.dns_server, None
+        if server is not None:
+            await server.stop()
 
     def kick_dataplane(self) -> None:
         """The data plane (if it runs on this replica) should look for changes now."""

@@ -53,6 +53,12 @@ class Customers:
             "ServiceId": service_id,
             "VpcEndpointOwner": owner,
             "VpcEndpointState": "pendingAcceptance",
+            "DnsEntries": [
+                {
+                    "DnsName": f"{endpoint_id}-1a2b3c4d.{service_id}.eu-west-1.vpce.amazonaws.com",
+                    "HostedZoneId": "Z38GZ743OKFT7T",
+                }
+            ],
         }
 
     @staticmethod
@@ -169,12 +175,20 @@ def test_an_inbound_privatelink_idles_on_a_few_reads_is_swept_and_leaves_nothing
     reconciler.run(sessions, aws.driver, pl_id, CONFIG)
     assert customers.endpoints["vpce-0123456789abcdef0"]["VpcEndpointState"] == "available"
     assert customers.endpoints["vpce-0123456789abcdef1"]["VpcEndpointState"] == "pendingAcceptance"
-    assert connections(sessions, pl_id) == {"vpce-0123456789abcdef0": "connected"}
+    assert connections(sessions, pl_id) == {"vpce-0123456789abcdef0": "active"}
+    # Its name is a CNAME to the endpoint's own (AWS shows the owner no addresses).
+    zone = aws.driver(REGION).dns_zone(CONFIG.dns_zone)
+    records = aws.driver(REGION).dns_records(zone, f"{CONFIG.dns_zone}")
+    assert [(r.type, r.values) for r in records] == [
+        ("CNAME", (f"vpce-0123456789abcdef0-1a2b3c4d.{service_id}.eu-west-1.vpce.amazonaws.com",))
+    ]
+    assert records[0].name.endswith(".pg-1.alpha." + CONFIG.dns_zone)
     assert sweep.sweep(sessions, aws.driver) == 0  # as recorded: nothing to wake
     del customers.endpoints["vpce-0123456789abcdef0"]  # the customer deleted it
     assert sweep.sweep(sessions, aws.driver) == 1
     reconciler.run(sessions, aws.driver, pl_id, CONFIG)
     assert connections(sessions, pl_id) == {}
+    assert aws.driver(REGION).dns_records(zone, CONFIG.dns_zone) == []
 
     with sessions() as s, s.begin():
         project = s.scalars(select(Project).where(Project.name == "alpha")).one()
@@ -242,6 +256,6 @@ def test_the_runner_sweeps_and_accepts_a_new_endpoint_by_itself(
 
     loop = LoopThread()  # a loop of its own: the test's thread may have one running
     try:
-        assert loop.run(scenario(), timeout=90) == {"vpce-0123456789abcdef0": "connected"}
+        assert loop.run(scenario(), timeout=90) == {"vpce-0123456789abcdef0": "active"}
     finally:
         loop.close()

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from privlink import demo
 from privlink.testing import LoopThread
-from tests.support import free_port, running_app, wait_for
+from tests.support import free_port, lookup, running_app, wait_for
 
 PRINCIPAL = "arn:aws:iam::{account}:root"
 
@@ -46,6 +46,17 @@ class Inbound:
 
     def cloud(self, method: str, path: str, status: int = 200, **kw: Any) -> Any:
         return self.call(method, f"/v1/cloud{path}", status, **kw)
+
+    @property
+    def dns_port(self) -> int:
+        return int(self.client.app.state.privlink.dns_server.port)  # type: ignore[attr-defined]
+
+    def address(self, host: str) -> str:
+        """A connection name resolved by the local cloud's DNS server (its first address)."""
+        found = lookup(host, self.dns_port)
+        assert found.rcode == "NOERROR", (host, found)
+        assert found.values, (host, found)
+        return found.values[0]
 
     def operator_cloud(self, method: str, path: str, status: int = 200, **kw: Any) -> Any:
         """The local cloud as the operator sees it (the platform's own account too)."""

@@ -12,7 +12,7 @@ from tests.inbound.conftest import (
     make_customer,
     register_in_vpc,
 )
-from tests.support import wait_for
+from tests.support import lookup, wait_for
 
 BASE = "/v1/project/alpha/service/kafka-1/privatelink/aws"
 
@@ -53,17 +53,24 @@ class TestInboundFlow:
         inbound.call("PUT", BASE, json={"principals": [customer.principal]})
         wait_for(lambda: settled(inbound))
         endpoint = connect_endpoint(inbound, customer, pl["aws_service_name"])
+        # Active with every component still off: the endpoint is up and its names are.
         connections = wait_for(
             lambda: [
                 c
                 for c in inbound.call("GET", BASE + "/connections")["connections"]
-                if c["state"] == "connected"
+                if c["state"] == "active"
             ]
         )
         assert connections[0]["vpc_endpoint_id"] == endpoint["id"]
         plc = connections[0]["privatelink_connection_id"]
         assert plc.startswith("plc")
         assert len(plc) == 14
+        name = f"{plc}.kafka-1.alpha.pl.privlink.internal"
+        addresses = sorted(a["address"] for a in endpoint["addresses"])
+        assert lookup(name, inbound.dns_port).values == addresses
+        assert lookup(f"kafka-2.{name}", inbound.dns_port).values == addresses
+        for a in endpoint["addresses"]:
+            assert lookup(f"{a['az_id']}.{name}", inbound.dns_port).values == [a["address"]]
         # Access is off: no privatelink route yet.
         assert not [c for c in service(inbound)["components"] if c["route"] == "privatelink"]
 
@@ -80,7 +87,8 @@ class TestInboundFlow:
             ]
         )
         assert routes[0]["privatelink_connection_id"] == plc
-        host, port = routes[0]["host"], routes[0]["port"]
+        assert routes[0]["host"] == name
+        host, port = inbound.address(name), routes[0]["port"]
         assert greeting(host, port).startswith("broker-")
         # Each broker has its own port through the same endpoint.
         status = inbound.call("GET", BASE + "/status")
@@ -90,8 +98,8 @@ class TestInboundFlow:
         assert len(brokers) == 3
         assert all(10000 <= p["port"] <= 31000 for p in status["ports"])
         for p in brokers:
-            name = wait_for(lambda p=p: greeting(host, p["port"]))
-            assert name == f"broker-{p['node']}"
+            greeted = wait_for(lambda p=p: greeting(host, p["port"]))
+            assert greeted == f"broker-{p['node']}"
         # schema_registry is off: its port is not reachable through the endpoint.
         registry_port = next(
             p["port"] for p in status["ports"] if p["component"] == "schema_registry"
@@ -105,6 +113,7 @@ class TestInboundFlow:
         deleted = inbound.call("DELETE", BASE)
         assert deleted["state"] == "deleting"
         wait_for(lambda: inbound.pl_state() == "GONE")
+        assert lookup(name, inbound.dns_port).rcode == "NXDOMAIN"
         assert platform_resources(inbound) == {
             "target_groups": 0,
             "load_balancers": 0,

@@ -117,7 +117,7 @@ def _alpha_objects(inbound: Inbound, reader_token_id: str) -> dict[str, str]:
     wait_for(
         lambda: (
             [c["state"] for c in inbound.call("GET", f"{base}/connections")["connections"]]
-            == ["connected"]
+            == ["active"]
         )
     )
     (connection,) = inbound.call("GET", f"{base}/connections")["connections"]

@@ -511,7 +511,7 @@ class AwsAccount(c.CloudDriver):
         _call(self.ec2.modify_vpc_endpoint_service_permissions, **params)
 
     def _connection_view(self, conn: dict[str, Any]) -> c.Endpoint:
-        dns = [d["DnsName"] for d in conn.get("DnsEntries", []) if d.get("DnsName")]
+        names = [d["DnsName"] for d in conn.get("DnsEntries", []) if d.get("DnsName")]
         return c.Endpoint(
             id=conn["VpcEndpointId"],
             vpc_id="",
@@ -521,7 +521,7 @@ class AwsAccount(c.CloudDriver):
             owner=str(conn.get("VpcEndpointOwner", "")),  # AWS names only the account
             subnet_ids=(),
             addresses=(),
-            dns_name=dns[0] if dns else "",
+            dns_name=names[0] if names else "",
         )
 
     def describe_endpoint_connections(self, service_id: str) -> list[c.Endpoint]:
@@ -602,7 +602,7 @@ class AwsAccount(c.CloudDriver):
                 )
                 for eni in interfaces
             ]
-        dns = [d["DnsName"] for d in ep.get("DnsEntries", []) if d.get("DnsName")]
+        names = [d["DnsName"] for d in ep.get("DnsEntries", []) if d.get("DnsName")]
         return c.Endpoint(
             id=ep["VpcEndpointId"],
             vpc_id=ep.get("VpcId", ""),
@@ -612,7 +612,7 @@ class AwsAccount(c.CloudDriver):
             owner=f"arn:aws:iam::{ep.get('OwnerId', '')}:root",
             subnet_ids=tuple(ep.get("SubnetIds", [])),
             addresses=tuple(addresses),
-            dns_name=dns[0] if dns else "",
+            dns_name=names[0] if names else "",
             reason=(ep.get("LastError") or {}).get("Message", ""),
             tags=_tag_dict(ep.get("Tags")),
         )
@@ -754,9 +754,9 @@ class AwsAccount(c.CloudDriver):
         delete: Sequence[dns.Record] = (),
     ) -> None:
         zone = next((name for name, id_ in self._zones.items() if id_ == zone_id), None)
-        for record in [*upsert, *delete] if zone is not None else []:
-            if not dns.within(record.name, zone):  # refused before sending: a clear error
-                raise InvalidInput(f"{record.name} is not in zone {zone}")
+        outside = [r.name for r in [*upsert, *delete] if zone and not dns.within(r.name, zone)]
+        if outside:  # refused before sending, with a clear message
+            raise InvalidInput(f"{outside[0]} is not in zone {zone}")
         changes = [{"Action": "DELETE", "ResourceRecordSet": _record_set(r)} for r in delete]
         changes += [{"Action": "UPSERT", "ResourceRecordSet": _record_set(r)} for r in upsert]
         if not changes:
@@ -824,6 +824,8 @@ def _reversed(name: str) -> str:
 
 def _record_of(row: dict[str, Any]) -> dns.Record:
     values = tuple(v["Value"] for v in row.get("ResourceRecords", []))
+    if row["Type"] == "CNAME":
+        values = tuple(_route53_name(v) for v in values)
     if row["Type"] == "TXT":
         values = tuple(v[1:-1] if v.startswith('"') and v.endswith('"') else v for v in values)
     return dns.Record(_route53_name(row["Name"]), row["Type"], values, int(row.get("TTL", 0)))

@@ -250,6 +250,25 @@ def service_update(
     show(row, as_json=as_json)
 
 
+@service_app.command("certificate")
+def service_certificate(
+    name: str,
+    project: Annotated[str, typer.Option(help="Project the service belongs to.")],
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where to write server.crt, server.key, ca.crt.")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the service's TLS server certificate (its hosts and every active connection's
+    names), its key and the project CA, for the service's nodes to load."""
+    row = _guarded(
+        lambda: _lazy("admin").service_certificate(
+            _settings(), project=project, name=name, directory=directory
+        )
+    )
+    show(row, as_json=as_json)
+
+
 @secret_key_app.command("new")
 def secret_key_new() -> None:
     """Print a new key for PRIVLINK_SECRET_KEYS (it is not stored anywhere)."""

@@ -27,7 +27,7 @@ TTL = 60  # seconds: names follow an endpoint's addresses within a minute
 MAX_ZONE = 90  # leaves room for <unit>.<plc>.<service>.<project>. under 253
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _TXT_SAFE = re.compile(r"[\x20-\x7e]{0,255}")
-TYPES = ("A", "TXT")
+TYPES = ("A", "CNAME", "TXT")
 
 
 @dataclass(frozen=True, order=True)
@@ -93,12 +93,17 @@ def zonal_host(connection: str, az_id: str) -> str:
 
 
 def connection_records(
-    host: str, addresses: Sequence[tuple[str, str]], node_units: Iterable[str]
+    host: str, addresses: Sequence[tuple[str, str]], node_units: Iterable[str], alias: str = ""
 ) -> list[Record]:
-    """The records of one connection: `addresses` are its endpoint's (AZ ID, address)."""
+    """The records of one connection: `addresses` are its endpoint's (AZ ID, address).
+    Where the cloud shows the service's owner no addresses, only the endpoint's own DNS
+    name (AWS), the names are CNAMEs to that `alias`."""
     every = tuple(sorted({address for _, address in addresses}))
     if not every:
-        return []
+        if not alias:
+            return []
+        names = [host, *(node_host(host, unit) for unit in node_units)]
+        return sorted(Record(n, "CNAME", (alias.lower().rstrip("."),)) for n in names)
     records = [Record(host, "A", every)]
     records += [Record(node_host(host, unit), "A", every) for unit in node_units]
     by_az: dict[str, set[str]] = {}
@@ -133,7 +138,7 @@ def txt_value(value: str) -> str:
 def record(name_: str, type_: str, values: Sequence[str], ttl: int = TTL) -> Record:
     """A record set from user input, checked."""
     if type_ not in TYPES:
-        raise InvalidInput(f"Record type {type_[:10]!r} is not served; accepted: A, TXT")
+        raise InvalidInput(f"Record type {type_[:10]!r} is not served; accepted: A, CNAME, TXT")
     if not values:
         raise InvalidInput("A record set needs at least one value")
     if type_ == "A":
@@ -143,6 +148,10 @@ def record(name_: str, type_: str, values: Sequence[str], ttl: int = TTL) -> Rec
             raise InvalidInput(
                 f"An A record's values are IPv4 addresses, e.g. 127.0.0.1; got {list(values)[:4]}"
             ) from None
+    elif type_ == "CNAME":
+        if len(values) != 1:
+            raise InvalidInput("A CNAME record has exactly one value: the name it stands for")
+        checked = (name(values[0], "CNAME target"),)
     else:
         checked = tuple(txt_value(v) for v in values)
     if not 1 <= ttl <= 86400:

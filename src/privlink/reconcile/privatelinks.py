@@ -7,29 +7,31 @@ token), so a step killed at any instant resumes without duplicates or leaks:
   its nodes registered; an internal NLB in the project VPC's subnets; a listener
   per unit whose component has `privatelink_access` on; an endpoint service
   allowing the principals; customer endpoints of allowed principals accepted and
-  recorded as connections.
-  deleting: connections rejected, endpoint service, listeners, NLB and target
-  groups removed, then the object (and its ports) are gone.
+  recorded as connections; each available one's names published in the platform
+  zone (`domain.dns`), and then it is `active`, whichever components are on.
+  deleting: connections rejected, names, endpoint service, listeners, NLB and
+  target groups removed, then the object (and its ports) are gone.
 
 Work is claimed and retried through `reconcile.queue`.
 """
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
-from privlink.domain import catalog, naming
+from privlink.domain import catalog, dns, naming
 from privlink.domain import privatelink as rules
 from privlink.domain.cloud import HealthCheck
 from privlink.domain.errors import Conflict, NotFound
 from privlink.reconcile import queue
-from privlink.services import events
+from privlink.services import certificates, events
 from privlink.store.tables import Privatelink, PrivatelinkConnection, ProjectVpc
 
 log = structlog.get_logger(__name__)
@@ -63,6 +65,7 @@ class Config:
     # Seconds between steps while accessible targets are unhealthy; None when the cloud
     # reports health changes itself (the local cloud's data plane wakes the object).
     health_poll: float | None = HEALTH_POLL
+    dns_zone: str = "pl.privlink.internal"  # where connection names are published
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,9 @@ class Desired:
     access: dict[str, bool]
     was_active: bool
     project: str
+    service: str
+    connections: dict[str, str]  # endpoint ID -> connection ID, of those recorded
+    dns_published: tuple[dns.Record, ...]
 
 
 def _read(sessions: sessionmaker[Session], pl_id: str) -> Desired | None:
@@ -101,7 +107,25 @@ def _read(sessions: sessionmaker[Session], pl_id: str) -> Desired | None:
             access=rules.access(service.user_config),
             was_active=pl.aws_service_id is not None,
             project=service.project.name,
+            service=service.name,
+            connections={conn.vpc_endpoint_id: conn.id for conn in pl.connections},
+            dns_published=tuple(_records(pl.dns_published)),
         )
+
+
+def _records(stored: list[Any]) -> list[dns.Record]:
+    """Records as `Privatelink.dns_published` keeps them: [name, type, values, ttl]."""
+    return [dns.Record(name, kind, tuple(values), ttl) for name, kind, values, ttl in stored]
+
+
+def _stored(records: tuple[dns.Record, ...]) -> list[Any]:
+    return [[r.name, r.type, list(r.values), r.ttl] for r in records]
+
+
+def connection_id(pl_id: str, endpoint_id: str) -> str:
+    """A connection's ID, the same for the same endpoint: a name published for it before
+    its record was written (a crash between) is the one the next pass publishes again."""
+    return "plc" + hashlib.sha256(f"{pl_id}/{endpoint_id}".encode()).hexdigest()[:11]
 
 
 def step(
@@ -113,7 +137,7 @@ def step(
         return None
     cloud = driver_for(want.region)
     if want.state == rules.DELETING:
-        _tear_down(cloud, want)
+        _tear_down(cloud, want, cfg)
         _forget(sessions, want)
         return None
     return _converge(sessions, cloud, want, cfg)
@@ -214,19 +238,18 @@ def _converge(
     remove = [p for p in service.principals if p not in want.principals]
     if add or remove:
         cloud.modify_endpoint_service_permissions(service_id, add=add, remove=remove)
-    reachable = any(
-        healthy[u.key] for u in want.units if u.node < 0 and want.access.get(u.component)
-    )
     # The endpoint service is ready: `active` now, whatever the connections say next
     # (an object already active records everything once, below).
+    published = want.dns_published
     if fresh:  # no endpoint can have asked to connect yet: one record says it all
         endpoints: list[c.Endpoint] = []
     else:
         if not want.was_active or b.recreated:
-            _record(sessions, cloud, want, service, None, healthy, reachable, b.recreated)
+            _record(sessions, want, cfg, service, None, healthy, published, b.recreated)
         endpoints = _settle_endpoints(cloud, service_id, want.principals)
+        published = _publish(cloud, want, cfg, endpoints)
     settling = _record(
-        sessions, cloud, want, service, endpoints, healthy, reachable, b.recreated if fresh else []
+        sessions, want, cfg, service, endpoints, healthy, published, b.recreated if fresh else []
     )
     accessible_unhealthy = any(
         not healthy[u.key] for u in want.units if want.access.get(u.component)
@@ -268,18 +291,57 @@ def _settle_endpoints(
     return [e for e in endpoints if e.state in rules.CONNECTION_STATES]
 
 
+def _names(want: Desired, cfg: Config, endpoints: list[c.Endpoint]) -> list[dns.Record]:
+    """The records of every available connection: its name, its nodes', its AZs'."""
+    per_node = [u.key for u in want.units if u.node >= 0]
+    records = []
+    for ep in endpoints:
+        if rules.CONNECTION_STATES.get(ep.state) != "connected":
+            continue
+        plc = want.connections.get(ep.id) or connection_id(want.pl_id, ep.id)
+        host = dns.connection_host(cfg.dns_zone, want.service, want.project, plc)
+        addresses = [(a.az_id, a.address) for a in ep.addresses]
+        records += dns.connection_records(host, addresses, per_node, alias=ep.dns_name)
+    return sorted(records)
+
+
+def _publish(
+    cloud: c.CloudDriver, want: Desired, cfg: Config, endpoints: list[c.Endpoint]
+) -> tuple[dns.Record, ...]:
+    """Make the service's subtree of the platform zone hold exactly the connections'
+    records; no call while they are what was published last."""
+    wanted = tuple(_names(want, cfg, endpoints))
+    if wanted == want.dns_published:
+        return wanted
+    _sync_zone(cloud, want, cfg, wanted)
+    return wanted
+
+
+def _sync_zone(
+    cloud: c.CloudDriver, want: Desired, cfg: Config, wanted: tuple[dns.Record, ...]
+) -> None:
+    zone_id = cloud.dns_zone(cfg.dns_zone)
+    current = cloud.dns_records(
+        zone_id, dns.service_subtree(cfg.dns_zone, want.service, want.project)
+    )
+    upsert, delete = dns.changes(wanted, current)
+    if upsert or delete:
+        cloud.change_dns_records(zone_id, upsert=upsert, delete=delete)
+
+
 def _record(
     sessions: sessionmaker[Session],
-    cloud: c.CloudDriver,
     want: Desired,
+    cfg: Config,
     service: c.EndpointService,
     endpoints: list[c.Endpoint] | None,
     healthy: dict[str, bool],
-    reachable: bool,
+    published: tuple[dns.Record, ...],
     recreated: list[str],
 ) -> bool:
     """Write what was observed (connections too, unless `endpoints` is None); whether
-    anything is still settling."""
+    anything is still settling. An available endpoint's connection is `active`: its
+    names are `published` by now."""
     settling = False
     with sessions() as s, s.begin():
         pl = s.get(Privatelink, want.pl_id)
@@ -307,20 +369,19 @@ def _record(
         by_endpoint = {conn.vpc_endpoint_id: conn for conn in pl.connections}
         if endpoints is None:
             by_endpoint, endpoints = {}, []  # connections are not looked at in this phase
+        named = {r.name for r in published}
         for ep in endpoints:
-            state = rules.CONNECTION_STATES[ep.state]
-            if state == "connected" and reachable:
-                state = rules.CONNECTION_ACTIVE
             conn = by_endpoint.pop(ep.id, None)
             if conn is None:
                 conn = PrivatelinkConnection(
-                    id=f"plc{secrets.token_hex(6)[:11]}",
-                    vpc_endpoint_id=ep.id,
-                    owner=ep.owner,
-                    state="",
+                    id=connection_id(pl.id, ep.id), vpc_endpoint_id=ep.id, owner=ep.owner, state=""
                 )
                 pl.connections.append(conn)
-            conn.dns_name, conn.host = ep.dns_name, cloud.client_host(ep)
+            host = dns.connection_host(cfg.dns_zone, want.service, want.project, conn.id)
+            state = rules.CONNECTION_STATES[ep.state]
+            if state == "connected" and host in named:
+                state = rules.CONNECTION_ACTIVE
+            conn.dns_name, conn.host = ep.dns_name, host
             if conn.state != state:
                 conn.state = state
                 event("connection", conn.id, state, f"endpoint {ep.id} of {ep.owner} is {ep.state}")
@@ -328,6 +389,10 @@ def _record(
         for conn in by_endpoint.values():
             event("connection", conn.id, "removed", f"endpoint {conn.vpc_endpoint_id} is gone")
             pl.connections.remove(conn)
+        hosts = [conn.host for conn in pl.connections if conn.state == rules.CONNECTION_ACTIVE]
+        if certificates.ensure_server_certificate(s, pl.service, hosts):
+            names = len(pl.service.tls_names)
+            event("privatelink", pl.id, pl.state, f"server certificate issued for {names} names")
         if pl.state != rules.ACTIVE:
             pl.state, pl.reason = rules.ACTIVE, ""
             event(
@@ -337,6 +402,7 @@ def _record(
                 f"endpoint service {service.id} ({service.name}) is ready",
             )
         pl.aws_service_id, pl.aws_service_name = service.id, service.name
+        pl.dns_published = _stored(published)
         pl.observed_generation = want.generation
         pl.reason = ""
     return settling
@@ -347,7 +413,10 @@ def _move(s: Session, pl: Privatelink, state: str, reason: str) -> None:
     events.record_for(s, pl, "privatelink", reason)
 
 
-def _tear_down(cloud: c.CloudDriver, want: Desired) -> None:
+def _tear_down(cloud: c.CloudDriver, want: Desired, cfg: Config) -> None:
+    # Names first: clients stop finding the endpoints before they stop answering. The
+    # subtree is listed whatever was recorded (a crash may have published unrecorded).
+    _sync_zone(cloud, want, cfg, ())
     tags = naming.finder_tags(naming.Kind.privatelink, want.pl_id)
     for service_id in cloud.find_by_tags(naming.Resource.endpoint_service, tags):
         try:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from privlink.domain import privatelink as rules
 from privlink.domain.errors import Conflict, NotFound
-from privlink.services import events, registry
+from privlink.services import certificates, events, registry
 from privlink.store.base import as_utc, utcnow
 from privlink.store.tables import (
     Privatelink,
@@ -288,3 +288,18 @@ def component_entries(
             for m in ("certificate", "sasl")
         ]
     return [base]
+
+
+def server_certificate(
+    session: Session, *, project: Project, service_name: str
+) -> certificates.ServerCertificate:
+    """The service's certificate for its hosts and its active connections' names, as the
+    platform installs it in the service's nodes (issued again if those names changed)."""
+    service = registry.get_service(session, project=project, name=service_name)
+    pl = find(session, service)
+    hosts = [
+        conn.host
+        for conn in (pl.connections if pl is not None else [])
+        if conn.state == rules.CONNECTION_ACTIVE
+    ]
+    return certificates.server_certificate(session, service, hosts)

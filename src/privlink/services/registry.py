@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from privlink.domain import catalog, validation
 from privlink.domain.errors import Conflict, InvalidInput, NotFound
+from privlink.services import certificates
 from privlink.store import sealing
 from privlink.store import services as store
 from privlink.store.tables import Project, Service
@@ -61,27 +62,31 @@ def register_service(
     if store.get_service(session, project=project, name=name) is not None:
         raise Conflict(f"Service '{name}' already exists in project '{project.name}'")
     sealer = sealing.of(session)
-    try:
-        return store.add_service(
-            session,
-            Service(
-                project=project,
-                name=name,
-                service_type=service_type,
-                cloud_name=cloud_name,
-                plan=plan,
-                components=nodes,
-                user_config={},
-                users=[
-                    {
-                        "username": u,
-                        "password": sealer.seal(p),
-                        "type": "primary" if u == "avnadmin" else "normal",
-                    }
-                    for u, p in accounts.items()
-                ],
-            ),
+    service = Service(
+        project=project,
+        name=name,
+        service_type=service_type,
+        cloud_name=cloud_name,
+        plan=plan,
+        components=nodes,
+        user_config={},
+    )
+    users_ = []
+    for username, password in accounts.items():
+        # Each user's client certificate (Kafka's `certificate` authentication), by the CA.
+        cert, key = certificates.client_certificate(session, service, username)
+        users_.append(
+            {
+                "username": username,
+                "password": sealer.seal(password),
+                "type": "primary" if username == "avnadmin" else "normal",
+                "access_cert": cert,
+                "access_key": sealer.seal(key),
+            }
         )
+    service.users = users_
+    try:
+        return store.add_service(session, service)
     except IntegrityError as error:  # a concurrent register won the race
         raise Conflict(f"Service '{name}' already exists in project '{project.name}'") from error
 

@@ -52,4 +52,10 @@ def _view(session: Session, service: Service, routes: list[ComponentRoute]) -> S
 
 def users(session: Session, service: Service) -> list[dict[str, str]]:
     sealer = sealing.of(session)
-    return [{**user, "password": sealer.open(user["password"])} for user in service.users]
+    opened = []
+    for user in service.users:
+        row = {**user, "password": sealer.open(user["password"])}
+        if "access_key" in user:
+            row["access_key"] = sealer.open(user["access_key"])
+        opened.append(row)
+    return opened

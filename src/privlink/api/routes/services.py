@@ -7,12 +7,13 @@ from fastapi import APIRouter, Path
 from privlink.api.deps import AdminDep, ProjectDep, SessionDep
 from privlink.api.errors import documented
 from privlink.api.schemas.services import (
+    ServerCertificatePublic,
     ServiceEnvelope,
     ServicePublic,
     ServiceRegister,
     ServicesPublic,
 )
-from privlink.services import registry, service_view
+from privlink.services import privatelinks, registry, service_view
 
 router = APIRouter(tags=["services"], responses=documented(400, 401, 404))
 ServiceName = Path(max_length=64, description="Service name")
@@ -50,3 +51,20 @@ def register_service(
         users=body.users,
     )
     return ServiceEnvelope(service=ServicePublic.of(service_view.view(session, row)))
+
+
+@router.get(
+    "/v1/project/{project}/service/{service}/tls",
+    tags=["admin"],
+    responses=documented(403),
+)
+def server_certificate(
+    project: ProjectDep, session: SessionDep, _admin: AdminDep, service: str = ServiceName
+) -> ServerCertificatePublic:
+    """The service's server certificate and key for its nodes (operator only): it covers
+    the nodes' hosts and every active connection's names, and is issued again when those
+    change (a `server certificate issued` event says when)."""
+    found = privatelinks.server_certificate(session, project=project, service_name=service)
+    return ServerCertificatePublic(
+        certificate=found.certificate, private_key=found.private_key, ca=found.ca, names=found.names
+    )

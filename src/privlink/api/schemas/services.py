@@ -113,3 +113,12 @@ class ServiceTypePublic(BaseModel):
 
 class ServiceTypesPublic(BaseModel):
     service_types: dict[str, ServiceTypePublic]
+
+
+class ServerCertificatePublic(BaseModel):
+    """A service's TLS server certificate and key, for the platform to install (operator only)."""
+
+    certificate: str = Field(description="PEM, signed by the project CA")
+    private_key: str = Field(description="PEM (PKCS#8)")
+    ca: str = Field(description="The project CA certificate, PEM")
+    names: list[str] = Field(description="What the certificate covers (its SANs)")

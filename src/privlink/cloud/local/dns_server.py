@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import Callable
+from typing import cast
 
 import dns.flags
 import dns.message
@@ -58,9 +59,13 @@ def respond(query: dns.message.Message, resolve: Resolve) -> dns.message.Message
         return response
     response.flags |= dns.flags.AA
     wanted = dns.rdatatype.to_text(question.rdtype)
-    for record in found.records:
-        if record.type == wanted or question.rdtype == dns.rdatatype.ANY:
-            response.answer.append(_rrset(question.name, record))
+    for record in _matching(found.records, wanted):
+        response.answer.append(_rrset(question.name, record))
+        if record.type == "CNAME" and wanted != "CNAME":  # the chain, where it is ours
+            target = resolve(record.values[0])
+            for chained in _matching(target.records, wanted) if target.zone else []:
+                owner = dns.name.from_text(record.values[0])
+                response.answer.append(_rrset(owner, chained))
     if not response.answer:
         if not found.exists:
             response.set_rcode(dns.rcode.NXDOMAIN)
@@ -68,8 +73,17 @@ def respond(query: dns.message.Message, resolve: Resolve) -> dns.message.Message
     return response
 
 
+def _matching(records: list[rules.Record], wanted: str) -> list[rules.Record]:
+    """The records answering a question of type `wanted` (a CNAME answers every type)."""
+    return [r for r in records if wanted in (r.type, "ANY") or r.type == "CNAME"]
+
+
 def _rrset(owner: dns.name.Name, record: rules.Record) -> dns.rrset.RRset:
-    values = record.values if record.type != "TXT" else tuple(f'"{v}"' for v in record.values)
+    values = record.values
+    if record.type == "TXT":
+        values = tuple(f'"{v}"' for v in values)
+    elif record.type == "CNAME":
+        values = tuple(v + "." for v in values)
     return dns.rrset.from_text_list(owner, record.ttl, "IN", record.type, list(values))
 
 
@@ -102,8 +116,7 @@ class _Udp(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)  # uvloop's: no subclass
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         asyncio.get_running_loop().create_task(self.server.answer_udp(self, data, addr))
