@@ -84,10 +84,12 @@ class Lookup:
     authoritative: bool
 
 
-def lookup(name: str, port: int, rdtype: str = "A", *, tcp: bool = False) -> Lookup:
-    """Ask the embedded DNS server on 127.0.0.1:port, as a stub resolver would."""
+def lookup(
+    name: str, port: int, rdtype: str = "A", *, tcp: bool = False, server: str = "127.0.0.1"
+) -> Lookup:
+    """Ask the embedded DNS server on server:port, as a stub resolver would."""
     query = dns.message.make_query(name, rdtype)
     ask = dns.query.tcp if tcp else dns.query.udp
-    answer = ask(query, "127.0.0.1", port=port, timeout=5)
+    answer = ask(query, server, port=port, timeout=5)
     values = sorted(item.to_text().strip('"') for rrset in answer.answer for item in rrset)
     return Lookup(dns.rcode.to_text(answer.rcode()), values, bool(answer.flags & 0x0400))

@@ -21,7 +21,7 @@ from privlink.domain import naming
 from privlink.domain.errors import Unavailable
 from privlink.reconcile import queue
 from privlink.reconcile.runner import Runner
-from privlink.services import outbound, privatelinks
+from privlink.services import diagnose, outbound, privatelinks
 from privlink.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -43,6 +43,21 @@ class AppState:
         server, self.dns_server = self.dns_server, None
         if server is not None:
             await server.stop()
+
+    def resolver(self) -> diagnose.Resolve:
+        """How validate resolves connection names: the local cloud's DNS server (this
+        replica's, or the configured address), else the host's resolver."""
+        if self.cloud is None:
+            return diagnose.system_resolve
+        if self.dns_server is not None:
+            return diagnose.server_resolve(self.dns_server.host, self.dns_server.port)
+        address = self.settings.dns_address
+        if address is not None and address[1]:
+            return diagnose.server_resolve(*address)
+        cloud = self.cloud
+        return lambda name: sorted(
+            v for r in cloud.resolve(name).records if r.type == "A" for v in r.values
+        )
 
     def kick_dataplane(self) -> None:
         """The data plane (if it runs on this replica) should look for changes now."""

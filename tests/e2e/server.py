@@ -37,6 +37,9 @@ class Server:
             **env,
         }
         self.env.pop("PRIVLINK_DATABASE_URL", None)
+        if "PRIVLINK_DNS_LISTEN" not in env:  # a port of its own, known to the test
+            self.env["PRIVLINK_DNS_LISTEN"] = f"127.0.0.1:{free_port()}"
+        self.dns_port = int(self.env["PRIVLINK_DNS_LISTEN"].rsplit(":", 1)[1])
         self.process: subprocess.Popen[str] | None = None
         self.log = data_dir / "serve.log"
 

@@ -65,12 +65,13 @@ class TestInboundFlow:
         plc = connections[0]["privatelink_connection_id"]
         assert plc.startswith("plc")
         assert len(plc) == 14
-        name = f"{plc}.kafka-1.alpha.pl.privlink.internal"
+        conn_name = f"{plc}.kafka-1.alpha.pl.privlink.internal"
         addresses = sorted(a["address"] for a in endpoint["addresses"])
-        assert lookup(name, inbound.dns_port).values == addresses
-        assert lookup(f"kafka-2.{name}", inbound.dns_port).values == addresses
+        assert lookup(conn_name, inbound.dns_port).values == addresses
+        assert lookup(f"kafka-2.{conn_name}", inbound.dns_port).values == addresses
         for a in endpoint["addresses"]:
-            assert lookup(f"{a['az_id']}.{name}", inbound.dns_port).values == [a["address"]]
+            zonal = f"{a['az_id']}.{conn_name}"
+            assert lookup(zonal, inbound.dns_port).values == [a["address"]]
         # Access is off: no privatelink route yet.
         assert not [c for c in service(inbound)["components"] if c["route"] == "privatelink"]
 
@@ -87,8 +88,8 @@ class TestInboundFlow:
             ]
         )
         assert routes[0]["privatelink_connection_id"] == plc
-        assert routes[0]["host"] == name
-        host, port = inbound.address(name), routes[0]["port"]
+        assert routes[0]["host"] == conn_name
+        host, port = inbound.address(conn_name), routes[0]["port"]
         assert greeting(host, port).startswith("broker-")
         # Each broker has its own port through the same endpoint.
         status = inbound.call("GET", BASE + "/status")
@@ -109,11 +110,26 @@ class TestInboundFlow:
         checked = inbound.call("GET", BASE + "/validate", params={"connection": plc})
         assert checked["ok"], checked
         assert any(h["hop"] == f"{plc} connect {port}" and h["ok"] for h in checked["hops"])
+        dns_hops = [h for h in checked["hops"] if h["hop"].startswith(f"{plc} dns ")]
+        names = [conn_name] + [f"kafka-{i}.{conn_name}" for i in range(3)]
+        assert [h["hop"] for h in dns_hops] == [f"{plc} dns {n}" for n in names]
+        assert all(h["ok"] for h in dns_hops)
+        assert dns_hops[0]["detail"] == f"{conn_name} -> {', '.join(addresses)}"
+        # Greeting nodes speak no TLS: the TLS hop says so instead of failing.
+        (tls_hop,) = [h for h in checked["hops"] if h["hop"].startswith(f"{plc} tls ")]
+        assert tls_hop["ok"]
+        assert "does not start TLS" in tls_hop["detail"]
+        # Per connection: each port by the name its clients use, reachable or not.
+        (conn_status,) = status["connections"]
+        by_unit = {(p["component"], p["node"]): p for p in conn_status["ports"]}
+        assert by_unit[("kafka", 1)]["host"] == f"kafka-1.{conn_name}"
+        assert by_unit[("kafka", None)]["reachable"] is True
+        assert by_unit[("schema_registry", None)]["reachable"] is False
 
         deleted = inbound.call("DELETE", BASE)
         assert deleted["state"] == "deleting"
         wait_for(lambda: inbound.pl_state() == "GONE")
-        assert lookup(name, inbound.dns_port).rcode == "NXDOMAIN"
+        assert lookup(conn_name, inbound.dns_port).rcode == "NXDOMAIN"
         assert platform_resources(inbound) == {
             "target_groups": 0,
             "load_balancers": 0,

@@ -200,6 +200,7 @@ class Call:
         return self.template.startswith("/v1/admin") or (self.method, self.template) in {
             ("POST", "/v1/project"),
             ("POST", "/v1/project/{project}/service"),
+            ("GET", "/v1/project/{project}/service/{service}/tls"),  # the server's private key
         }
 
     @property

@@ -31,7 +31,7 @@ def _install(tmp_path: Path) -> Settings:
     migrate.upgrade(engine)
     with make_sessionmaker(engine, sealing.load(settings))() as session, session.begin():
         project = tenancy.create_project(session, name="alpha")
-        registry.register_service(
+        service = registry.register_service(
             session,
             project=project,
             name="pg-1",
@@ -42,6 +42,9 @@ def _install(tmp_path: Path) -> Settings:
             users={"avnadmin": PASSWORD},
         )
         certificates.project_ca(session, project)
+        certificates.ensure_server_certificate(
+            session, service, ["plc0123456789a.pg-1.alpha.z.example"]
+        )
     engine.dispose()
     return settings
 
@@ -50,24 +53,30 @@ def _raw(settings: Settings) -> str:
     """Everything the database file holds about services and projects, as stored."""
     engine = make_engine(settings.database_url)
     with engine.connect() as connection:
-        rows = connection.execute(text("SELECT users FROM services")).all()
+        rows = connection.execute(text("SELECT users, tls_private_key FROM services")).all()
         rows += connection.execute(text("SELECT ca_private_key FROM projects")).all()
     engine.dispose()
-    return repr(rows)
+    return "\n".join(str(value) for row in rows for value in row)  # whole (no row repr)
 
 
 def _opened(settings: Settings) -> tuple[str, str]:
+    """The user's password, and whether every sealed key matches its certificate (the
+    CA's, the service's server certificate's, the user's client certificate's)."""
     engine = make_engine(settings.database_url)
     with make_sessionmaker(engine, sealing.load(settings))() as session:
         service = session.scalars(select(Service)).one()
         (user,) = service_view.users(session, service)
         project = session.scalars(select(Project)).one()
         assert project.ca_private_key is not None
-        key = sealing.of(session).open(project.ca_private_key)
-        cert = project.ca_certificate
+        assert service.tls_private_key is not None
+        pairs = [
+            (project.ca_certificate, sealing.of(session).open(project.ca_private_key)),
+            (service.tls_certificate, sealing.of(session).open(service.tls_private_key)),
+            (user["access_cert"], user["access_key"]),
+        ]
     engine.dispose()
-    assert cert is not None
-    return user["password"], _matches(cert, key)
+    matched = {_matches(cert, key) for cert, key in pairs if cert is not None}
+    return user["password"], "matches" if matched == {"matches"} and len(pairs) == 3 else "no"
 
 
 def _matches(cert_pem: str, key_pem: str) -> str:
@@ -82,7 +91,7 @@ def test_secrets_are_sealed_in_the_database_and_open_with_the_key(tmp_path: Path
     stored = _raw(settings)
     assert PASSWORD not in stored
     assert "PRIVATE KEY" not in stored
-    assert stored.count(sealing.PREFIX) == 2
+    assert stored.count(sealing.PREFIX) == 4  # password, client key, server key, CA key
     key_file = sealing.key_file(settings)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert key_file.read_text().strip() not in stored
@@ -93,7 +102,7 @@ def test_rotation_reseals_everything_under_a_new_key(tmp_path: Path) -> None:
     settings = _install(tmp_path)
     old_key = sealing.key_file(settings).read_text()
     before = _raw(settings)
-    assert admin.rotate_secret_key(settings)["resealed"] == 2
+    assert admin.rotate_secret_key(settings)["resealed"] == 4
     new_key = sealing.key_file(settings).read_text()
     assert new_key != old_key
     assert len(new_key.split()) == 1
@@ -109,7 +118,7 @@ def test_rotation_with_keys_from_the_setting(tmp_path: Path) -> None:
     old_key = sealing.key_file(settings).read_text().strip()
     new_key = Fernet.generate_key().decode()
     both = Settings(data_dir=settings.data_dir, demo=False, secret_keys=f"{new_key},{old_key}")
-    assert admin.rotate_secret_key(both)["resealed"] == 2
+    assert admin.rotate_secret_key(both)["resealed"] == 4
     only_new = Settings(data_dir=settings.data_dir, demo=False, secret_keys=new_key)
     assert _opened(only_new) == (PASSWORD, "matches")
 

@@ -307,7 +307,9 @@ def _network(
     history = events.list_events(session, project=found, service=row.name, limit=200)
     hops = None
     if validate == "inbound" and pl is not None:
-        hops = diagnose.Report.of(diagnose.inbound(state.sessions, state.platform, pl.id, None))
+        hops = diagnose.Report.of(
+            diagnose.inbound(state.sessions, state.platform, pl.id, None, state.resolver())
+        )
     elif validate and any(link.id == validate for link in links):
         hops = diagnose.Report.of(
             diagnose.outbound(state.sessions, state.platform_cloud(), validate, [])

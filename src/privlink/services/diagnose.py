@@ -7,8 +7,15 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
@@ -19,6 +26,35 @@ from privlink.domain import privatelink as rules
 from privlink.store.tables import OutboundLink, Privatelink
 
 PROBE_WAIT = 1.0  # seconds a test connection waits for a reset before calling it open
+PG_SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")  # PostgreSQL's
+Resolve = Callable[[str], list[str]]  # a name -> its addresses (raises OSError if none)
+
+
+def system_resolve(name: str) -> list[str]:
+    """The addresses the host's resolver gives for `name` (following CNAMEs)."""
+    found = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)
+    return sorted({str(info[4][0]) for info in found})
+
+
+def server_resolve(server: str, port: int) -> Resolve:
+    """Ask the DNS server at server:port (the local cloud's) for A records."""
+
+    def resolve(name: str) -> list[str]:
+        query = dns.message.make_query(name, dns.rdatatype.A)
+        try:
+            answer = dns.query.udp(query, server, port=port, timeout=3)
+        except (dns.exception.DNSException, OSError) as error:
+            raise OSError(f"no answer from {server}:{port}: {error}") from None
+        if answer.rcode() != dns.rcode.NOERROR:
+            raise OSError(dns.rcode.to_text(answer.rcode()))
+        return sorted(
+            item.to_text()
+            for rrset in answer.answer
+            if rrset.rdtype == dns.rdatatype.A
+            for item in rrset
+        )
+
+    return resolve
 
 
 @dataclass(frozen=True)
@@ -43,8 +79,20 @@ class Report:
         return cls(ok=broken is None, broken=broken.hop if broken else None, hops=hops)
 
 
+@dataclass(frozen=True)
+class Tls:
+    """How a service's nodes start TLS, and the CA their certificates chain to."""
+
+    ca: str
+    after_ssl_request: bool  # PostgreSQL: an SSLRequest first, then the handshake
+
+
 def inbound(
-    sessions: sessionmaker[Session], driver_for: DriverFor, pl_id: str, plc: str | None
+    sessions: sessionmaker[Session],
+    driver_for: DriverFor,
+    pl_id: str,
+    plc: str | None,
+    resolve: Resolve = system_resolve,
 ) -> list[Hop]:
     with sessions() as s:
         pl = s.get(Privatelink, pl_id)
@@ -56,6 +104,8 @@ def inbound(
         access = rules.access(pl.service.user_config)
         ports = [(p.unit, p.component, p.node, p.port) for p in pl.ports]
         connections = {conn.vpc_endpoint_id: conn.id for conn in pl.connections}
+        hosts = {conn.vpc_endpoint_id: conn.host for conn in pl.connections}
+        tls = Tls(pl.service.project.ca_certificate or "", pl.service.service_type == "pg")
     if plc is not None and plc not in connections.values():
         return [
             Hop(
@@ -132,7 +182,91 @@ def inbound(
         )
     for ep in endpoints:
         hops += _endpoint(cloud, service, ep, connections[ep.id], principals, open_units)
+        if ep.state == "available":
+            hops += _names(ep, connections[ep.id], hosts[ep.id], open_units, resolve)
+            hops += _tls(cloud, ep, connections[ep.id], hosts[ep.id], open_units, resolve, tls)
     return hops
+
+
+def _names(
+    ep: c.Endpoint,
+    plc: str,
+    host: str,
+    open_units: list[tuple[str, str, int, int]],
+    resolve: Resolve,
+) -> list[Hop]:
+    """The connection's name, and each open broker's, resolve to the endpoint's addresses."""
+    names = [host] + [f"{unit}.{host}" for unit, _c, node, _p in open_units if node >= 0]
+    expected = sorted({a.address for a in ep.addresses})
+    hops = []
+    for name in names:
+        try:
+            found = resolve(name)
+        except OSError as error:
+            found, detail = [], f"{name}: {error.strerror or error}"
+        else:
+            detail = f"{name} -> {', '.join(found) or 'nothing'}"
+        # The cloud may hide the endpoint's addresses from its service's owner (AWS).
+        ok = bool(found) and (not expected or found == expected)
+        fix = (
+            ""
+            if ok
+            else "names are published when the connection turns active; if it is active, "
+            "point your resolver at the platform zone's servers (README: DNS)"
+        )
+        hops.append(Hop(f"{plc} dns {name}", ok, detail, fix))
+    return hops
+
+
+def _tls(
+    cloud: c.CloudDriver,
+    ep: c.Endpoint,
+    plc: str,
+    host: str,
+    open_units: list[tuple[str, str, int, int]],
+    resolve: Resolve,
+    tls: Tls,
+) -> list[Hop]:
+    """A TLS handshake by the connection's name through the endpoint: the chain must
+    verify against the project CA and the certificate must cover the name."""
+    whole = [port for _u, _c, node, port in open_units if node < 0]
+    if not whole or not tls.ca:
+        return []
+    try:
+        address = resolve(host)[0]
+    except (OSError, IndexError):
+        return []  # the DNS hop already says why
+    ok, detail = handshake(address, whole[0], host, tls, cloud.probe_source(ep))
+    fix = (
+        ""
+        if ok
+        else "install the certificate the project CA issued for the service's names "
+        "(privlink admin service certificate SERVICE --project PROJECT --dir DIR)"
+    )
+    return [Hop(f"{plc} tls {whole[0]}", ok, detail, fix)]
+
+
+def handshake(address: str, port: int, name: str, tls: Tls, source: str | None) -> tuple[bool, str]:
+    """(holds, what was seen) of a verified TLS handshake with `name` at address:port. A
+    node that does not start TLS at all is reported, not failed (nothing to verify)."""
+    context = ssl.create_default_context(cadata=tls.ca)
+    try:
+        with socket.create_connection(
+            (address, port), timeout=3, source_address=(source, 0) if source else None
+        ) as raw:
+            if tls.after_ssl_request:
+                raw.sendall(PG_SSL_REQUEST)
+                if raw.recv(1) != b"S":
+                    return False, "the server refused TLS (SSLRequest answered N)"
+            with context.wrap_socket(raw, server_hostname=name) as sock:
+                cert = sock.getpeercert() or {}
+    except ssl.SSLCertVerificationError as error:
+        return False, f"{name}:{port}: {error.verify_message or error.reason}"
+    except ssl.SSLError as error:
+        return True, f"not checked: {name}:{port} does not start TLS ({error.reason})"
+    except OSError as error:
+        return False, f"{name}:{port}: {error.strerror or error}"
+    return True, f"{name}:{port} verified against the project CA until {cert.get('notAfter')}"
 
 
 def _targets(

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from privlink.domain import dns
 from privlink.domain import privatelink as rules
 from privlink.domain.errors import Conflict, NotFound
 from privlink.services import certificates, events, registry
@@ -209,6 +210,57 @@ def port_views(pl: Privatelink) -> list[PortView]:
         )
         for p in pl.ports
     ]
+
+
+@dataclass(frozen=True)
+class ConnectionPortView:
+    """One listener as a connection's clients reach it: by which name, and whether it
+    carries bytes now (the connection active, access on, a node healthy behind)."""
+
+    component: str
+    node: int | None
+    host: str
+    port: int
+    access: bool
+    healthy: bool
+    reachable: bool
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    id: str
+    vpc_endpoint_id: str
+    dns_name: str
+    state: str
+    host: str
+    ports: list[ConnectionPortView]
+
+
+def connection_views(pl: Privatelink) -> list[ConnectionView]:
+    enabled = rules.access(pl.service.user_config)
+    views = []
+    for conn in pl.connections:
+        active = conn.state == rules.CONNECTION_ACTIVE
+        ports = []
+        for p in pl.ports:
+            access = enabled.get(p.component, False)
+            ports.append(
+                ConnectionPortView(
+                    component=p.component,
+                    node=p.node if p.node >= 0 else None,
+                    host=dns.node_host(conn.host, p.unit) if p.node >= 0 else conn.host,
+                    port=p.port,
+                    access=access,
+                    healthy=p.healthy,
+                    reachable=active and access and p.healthy,
+                )
+            )
+        views.append(
+            ConnectionView(
+                conn.id, conn.vpc_endpoint_id, conn.dns_name, conn.state, conn.host, ports
+            )
+        )
+    return views
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,17 @@ def reseal(session: Session, *, only_plain: bool = True) -> int:
     changed = 0
     for service in session.scalars(select(Service)):
         users = [dict(user) for user in service.users]
-        touched = [user for user in users if due(user["password"])]
-        for user in touched:
-            user["password"] = sealer.reseal(user["password"])
-        if touched:
+        before = changed
+        for user in users:
+            for field in ("password", "access_key"):  # a client certificate's key
+                if field in user and due(user[field]):
+                    user[field] = sealer.reseal(user[field])
+                    changed += 1
+        if changed > before:
             service.users = users
-            changed += len(touched)
+        if service.tls_private_key is not None and due(service.tls_private_key):
+            service.tls_private_key = sealer.reseal(service.tls_private_key)
+            changed += 1
     for project in session.scalars(select(Project).where(Project.ca_private_key.is_not(None))):
         if project.ca_private_key is not None and due(project.ca_private_key):
             project.ca_private_key = sealer.reseal(project.ca_private_key)

@@ -156,7 +156,7 @@ def status(project: ProjectDep, session: SessionDep, service: str = ServiceName)
     return StatusPublic(
         privatelink=PrivatelinkDetail.model_validate(pl),
         ports=[PortPublic.model_validate(p) for p in privatelinks.port_views(pl)],
-        connections=[ConnectionDetail.model_validate(c) for c in pl.connections],
+        connections=[ConnectionDetail.model_validate(c) for c in privatelinks.connection_views(pl)],
     )
 
 
@@ -173,7 +173,9 @@ def validate(
     if connection is not None:
         privatelinks.get_connection(pl, connection)
     return ReportPublic.model_validate(
-        diagnose.Report.of(diagnose.inbound(state.sessions, state.platform, pl.id, connection))
+        diagnose.Report.of(
+            diagnose.inbound(state.sessions, state.platform, pl.id, connection, state.resolver())
+        )
     )
 
 

@@ -42,8 +42,19 @@ class ConnectionsPublic(BaseModel):
     connections: list[ConnectionPublic]
 
 
+class ConnectionPortPublic(Public):
+    component: str
+    node: int | None = Field(description="Broker index; null for the whole component")
+    host: str = Field(description="The name clients of this connection use for it")
+    port: int
+    access: bool = Field(description="privatelink_access is on for the component")
+    healthy: bool = Field(description="A node behind the listener passes health checks")
+    reachable: bool = Field(description="Carries bytes now: connection active, access on, healthy")
+
+
 class ConnectionDetail(ConnectionPublic):
-    host: str
+    host: str = Field(description="The connection's name: <plc>.<service>.<project>.<zone>")
+    ports: list[ConnectionPortPublic] = Field(default_factory=list)
 
 
 class PortPublic(Public):
