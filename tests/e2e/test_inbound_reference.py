@@ -373,16 +373,15 @@ def test_inbound_reference(
     )
     assert checked.exit_code == 0, checked.output
     assert "All hops hold." in checked.output
+    assert "verified against the project CA" in checked.output  # the TLS hop, by name
     other = "arn:aws:iam::222222222222:root"
     updated = run_avn("service", "privatelink", "aws", "update", "--principal", other, "pg-shop")
     assert other in updated.stdout
     run_avn("service", "privatelink", "aws", "refresh", "pg-shop")
     rows = avn_json("service", "privatelink", "aws", "connection", "list", "pg-shop")
     assert [r["state"] for r in rows] == ["active"]  # already connected: stays, as on AWS
-    again = subprocess.run(
-        ["psql", uri, "-tAc", "select 1"], capture_output=True, text=True, timeout=30, check=False
-    )
-    assert again.stdout.strip() == "1"
+    again = _in_resolver_namespace(tmp_path, ["psql", strict, "-tAc", "select 1"])
+    assert again.stdout.strip() == "1", again.stderr
     pg_service = avn_json("service", "privatelink", "aws", "get", "pg-shop")[0]["aws_service_name"]
     refused = runner.invoke(
         app,
