@@ -16,6 +16,7 @@ CLIENTS = {
     "elbv2": ("elbv2", "elasticloadbalancing"),
     "sts": ("sts", "sts"),
     "tagging": ("resourcegroupstaggingapi", "tag"),
+    "route53": ("route53", "route53"),
 }
 
 
@@ -34,8 +35,8 @@ def policy_actions() -> set[str]:
 def driver_actions() -> set[str]:
     """Every `self.ec2.x(…)`, `_pages(self.elbv2, "x", …)`, `sts.x` call in the driver."""
     source = DRIVER.read_text()
-    calls = set(re.findall(r"\b(ec2|elbv2|sts|tagging)\.([a-z_]+)\b", source))
-    calls |= set(re.findall(r'_pages\(\s*self\.(ec2|elbv2|tagging),\s*"([a-z_]+)"', source))
+    calls = set(re.findall(r"\b(ec2|elbv2|sts|tagging|route53)\.([a-z_]+)\b", source))
+    calls |= set(re.findall(r'_pages\(\s*self\.(ec2|elbv2|tagging|route53),\s*"([a-z_]+)"', source))
     actions = set()
     for attribute, method in calls:
         client_name, prefix = CLIENTS[attribute]

@@ -33,6 +33,7 @@ groups = {
     "endpoint-service": "Endpoint services and their allowed principals.",
     "endpoint": "Interface endpoints in your VPC.",
     "connections": "Endpoint connections of your endpoint service.",
+    "dns": "Hosted zones and records (global): what the local cloud's DNS server answers.",
 }
 app = typer.Typer(
     help="Drive the local cloud as a customer drives AWS.",
@@ -429,6 +430,30 @@ def es_list(scope: Scope) -> None:
     scope.show(scope.get("/endpoint-services")["endpoint_services"], SERVICE_COLUMNS)
 
 
+PRIVATE_DNS_COLUMNS = ["name", "state", "type", "record_name", "value"]
+
+
+@command("endpoint-service", "private-dns")
+def es_private_dns(
+    scope: Scope,
+    service_id: str,
+    name: Annotated[
+        str | None, typer.Argument(help="e.g. api.example.com; leave out to remove it.")
+    ] = None,
+) -> None:
+    """Give the service a private DNS name; shows the TXT record that proves the domain."""
+    path = f"/endpoint-services/{service_id}/private-dns"
+    put = call(lambda c: c.request("PUT", scope.base + path, json={"name": name}), scope.url)
+    scope.show(put, PRIVATE_DNS_COLUMNS)
+
+
+@command("endpoint-service", "verify-dns")
+def es_verify_dns(scope: Scope, service_id: str) -> None:
+    """Check the domain's TXT record: the private DNS name is verified, or failed."""
+    path = f"/endpoint-services/{service_id}/private-dns/verify"
+    scope.show(scope.post(path), PRIVATE_DNS_COLUMNS)
+
+
 @command("endpoint-service", "delete")
 def es_delete(scope: Scope, service_id: str) -> None:
     """Delete an endpoint service with no live connection."""
@@ -523,6 +548,9 @@ def ep_create(
     client_token: Annotated[
         str | None, typer.Option(help="Idempotency token: a retry returns the same endpoint.")
     ] = None,
+    private_dns: Annotated[
+        bool, typer.Option(help="The service's verified private DNS name answers with it.")
+    ] = False,
     wait: Wait = False,
     timeout: Timeout = 300,
 ) -> None:
@@ -534,6 +562,7 @@ def ep_create(
         "security_group_ids": security_group or [],
         "principal": principal,
         "client_token": client_token,
+        "private_dns_enabled": private_dns,
     }
     created = scope.post("/endpoints", body)
     _show_endpoint(scope, _endpoint(scope, created["id"], wait, timeout))
@@ -556,3 +585,65 @@ def ep_delete(scope: Scope, endpoint_id: str) -> None:
     """Delete an interface endpoint."""
     scope.delete(f"/endpoints/{endpoint_id}")
     scope.deleted("endpoint", endpoint_id)
+
+
+# -- DNS ------------------------------------------------------------------------
+RECORD_COLUMNS = ["name", "type", "values", "ttl"]
+
+
+@command("dns", "zones")
+def dns_zones(scope: Scope) -> None:
+    """List your hosted zones."""
+    scope.show(scope.get("/dns/zones")["zones"], ["id", "name"])
+
+
+@command("dns", "create-zone")
+def dns_create_zone(scope: Scope, name: str) -> None:
+    """Create a hosted zone (a domain you hold): its records are served at once."""
+    scope.show(scope.post("/dns/zones", {"name": name}), ["id", "name"])
+
+
+@command("dns", "delete-zone")
+def dns_delete_zone(scope: Scope, zone_id: str) -> None:
+    """Delete an empty hosted zone."""
+    scope.delete(f"/dns/zones/{zone_id}")
+    scope.deleted("hosted zone", zone_id)
+
+
+@command("dns", "records")
+def dns_records(
+    scope: Scope,
+    zone_id: str,
+    under: Annotated[str | None, typer.Option(help="Only this name and below.")] = None,
+) -> None:
+    """List a zone's records (all of them, or those at and below --under)."""
+    found = scope.get(f"/dns/zones/{zone_id}/records", under=under)
+    scope.show(found["records"], RECORD_COLUMNS)
+
+
+@command("dns", "set")
+def dns_set(
+    scope: Scope,
+    zone_id: str,
+    name: str,
+    value: Annotated[list[str], typer.Option(help="A value (repeat for several).")],
+    record_type: Annotated[str, typer.Option("--type", help="A, CNAME or TXT.")] = "A",
+    ttl: Annotated[int, typer.Option(help="Seconds resolvers may keep it.")] = 60,
+) -> None:
+    """Create or replace a record set."""
+    record = {"name": name, "type": record_type.upper(), "values": value, "ttl": ttl}
+    found = scope.post(f"/dns/zones/{zone_id}/records", {"upsert": [record]})
+    scope.show(found["records"], RECORD_COLUMNS)
+
+
+@command("dns", "delete")
+def dns_delete(
+    scope: Scope,
+    zone_id: str,
+    name: str,
+    record_type: Annotated[str, typer.Option("--type", help="A, CNAME or TXT.")] = "A",
+) -> None:
+    """Delete a record set."""
+    record = {"name": name, "type": record_type.upper()}
+    found = scope.post(f"/dns/zones/{zone_id}/records", {"delete": [record]})
+    scope.show(found["records"], RECORD_COLUMNS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
 from privlink.api.deps import CallerDep
 from privlink.api.errors import documented
@@ -21,6 +21,7 @@ from privlink.cloud import contract as c
 from privlink.cloud.contract import Target
 from privlink.cloud.local.control import LocalAccount, LocalCloud
 from privlink.cloud.local.network import vpc_range
+from privlink.domain import dns
 from privlink.domain.cloud import HealthCheck
 from privlink.domain.errors import NotFound
 from privlink.state import StateDep
@@ -354,6 +355,7 @@ def create_endpoint(
         subnet_ids=body.subnet_ids,
         security_group_ids=body.security_group_ids,
         client_token=body.client_token,
+        private_dns_enabled=body.private_dns_enabled,
     )
     _changed(state, endpoint.service_id)
     return endpoint
@@ -376,3 +378,75 @@ def delete_endpoint(endpoint_id: str, acct: AccountDep, state: StateDep) -> Dele
     acct.delete_endpoint(endpoint_id)
     _changed(state, service_id)
     return Deleted(deleted=endpoint_id)
+
+
+# -- private DNS names of endpoint services ------------------------------------
+@router.put(Scoped + "/endpoint-services/{service_id}/private-dns")
+def set_private_dns_name(
+    service_id: str, body: cs.PrivateDnsName, acct: AccountDep
+) -> cs.PrivateDnsConfig:
+    """Give the service a private DNS name; it answers once its domain is verified."""
+    return cs.PrivateDnsConfig(**acct.set_private_dns_name(service_id, body.name))
+
+
+@router.get(Scoped + "/endpoint-services/{service_id}/private-dns")
+def get_private_dns_name(service_id: str, acct: AccountDep) -> cs.PrivateDnsConfig:
+    return cs.PrivateDnsConfig(**acct.private_dns_config(service_id))
+
+
+@router.post(Scoped + "/endpoint-services/{service_id}/private-dns/verify")
+def verify_private_dns_name(service_id: str, acct: AccountDep) -> cs.PrivateDnsConfig:
+    """Look for the TXT record that proves the domain is the service owner's."""
+    return cs.PrivateDnsConfig(**acct.verify_private_dns_name(service_id))
+
+
+# -- hosted zones (global, as Route 53's: the region in the path is not used) ----
+@router.post(Scoped + "/dns/zones", status_code=201)
+def create_zone(body: cs.DnsZoneCreate, acct: AccountDep) -> cs.DnsZonePublic:
+    zone_id = acct.dns_zone(body.name)
+    return next(cs.DnsZonePublic(id=i, name=n) for i, n in acct.list_dns_zones() if i == zone_id)
+
+
+@router.get(Scoped + "/dns/zones")
+def list_zones(acct: AccountDep) -> cs.DnsZonesPublic:
+    return cs.DnsZonesPublic(
+        zones=[cs.DnsZonePublic(id=i, name=n) for i, n in acct.list_dns_zones()]
+    )
+
+
+@router.delete(Scoped + "/dns/zones/{zone_id}")
+def delete_zone(zone_id: str, acct: AccountDep) -> Deleted:
+    acct.delete_dns_zone(zone_id)
+    return Deleted(deleted=zone_id)
+
+
+def _zone_name(acct: LocalAccount, zone_id: str) -> str:
+    for found, name in acct.list_dns_zones():
+        if found == zone_id:
+            return name
+    raise NotFound(f"Hosted zone {zone_id!r} does not exist in account {acct.account_id}")
+
+
+@router.get(Scoped + "/dns/zones/{zone_id}/records")
+def list_records(
+    zone_id: str, acct: AccountDep, under: str | None = Query(None, max_length=255)
+) -> cs.DnsRecordsPublic:
+    found = acct.dns_records(zone_id, under or _zone_name(acct, zone_id))
+    return cs.DnsRecordsPublic(records=[_record_body(r) for r in found])
+
+
+@router.post(Scoped + "/dns/zones/{zone_id}/records")
+def change_records(zone_id: str, body: cs.DnsChange, acct: AccountDep) -> cs.DnsRecordsPublic:
+    upsert = [dns.record(r.name, r.type, r.values, r.ttl) for r in body.upsert]
+    named = {(dns.name(r.name), r.type) for r in body.delete}
+    current = acct.dns_records(zone_id, _zone_name(acct, zone_id))
+    acct.change_dns_records(
+        zone_id, upsert=upsert, delete=[r for r in current if (r.name, r.type) in named]
+    )
+    return list_records(zone_id, acct, under=None)
+
+
+def _record_body(record: dns.Record) -> cs.DnsRecordBody:
+    return cs.DnsRecordBody(
+        name=record.name, type=record.type, values=list(record.values), ttl=record.ttl
+    )

@@ -102,6 +102,54 @@ class EndpointCreate(Body):
     security_group_ids: list[str] = Field(default_factory=list, max_length=5)
     principal: str | None = Field(None, max_length=2048)
     client_token: str | None = ClientToken
+    private_dns_enabled: bool = Field(
+        False, description="The service's verified private DNS name answers with this endpoint"
+    )
+
+
+class DnsZoneCreate(Body):
+    name: str = Field(min_length=1, max_length=255, description="e.g. example.com")
+
+
+class DnsZonePublic(BaseModel):
+    id: str
+    name: str
+
+
+class DnsZonesPublic(BaseModel):
+    zones: list[DnsZonePublic]
+
+
+class DnsRecordBody(Body):
+    name: str = Field(min_length=1, max_length=255)
+    type: str = Field(max_length=8, description="A, CNAME or TXT")
+    values: list[str] = Field(default_factory=list, max_length=32)
+    ttl: int = Field(60, ge=1, le=86400)
+
+
+class DnsChange(Body):
+    """One batch, all or nothing. A delete names the record set (its values are ignored)."""
+
+    upsert: list[DnsRecordBody] = Field(default_factory=list, max_length=100)
+    delete: list[DnsRecordBody] = Field(default_factory=list, max_length=100)
+
+
+class DnsRecordsPublic(BaseModel):
+    records: list[DnsRecordBody]
+
+
+class PrivateDnsName(Body):
+    name: str | None = Field(
+        None, max_length=255, description="e.g. api.example.com or *.example.com; null removes it"
+    )
+
+
+class PrivateDnsConfig(BaseModel):
+    name: str | None = None
+    state: str = Field("", description="pendingVerification, verified or failed")
+    type: str = "TXT"
+    record_name: str = Field("", description="Where the domain's owner puts the TXT record")
+    value: str = Field("", description="The TXT record's value")
 
 
 class AccountPublic(Public):
