@@ -1,10 +1,11 @@
-"""Inbound PrivateLink on the local cloud: create-to-active and create-to-first-byte.
+"""Inbound PrivateLink on the local cloud: create-to-active, connection names, first byte.
 
 Run with `make bench-inbound`. Starts `privlink serve` (SQLite, userspace data plane,
-1 s health checks) on a loopback port, registers N services behind one greeting node,
-then for each, one after the other: create the PrivateLink and time until `active`;
-create a customer endpoint and time until the node's first byte arrives through it.
-Prints p50/p99 of both over N services.
+1 s health checks, its DNS server on a loopback port) on a loopback port, registers N
+services behind one greeting node, then for each, one after the other: create the
+PrivateLink and time until `active`; create a customer endpoint and time until its
+connection is `active`, then until the connection's name resolves at the DNS server, and
+until the node's first byte arrives through the endpoint. Prints p50/p99 over N services.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import sys
 import time
 from typing import Any
 
+import dns.message
+import dns.query
+import dns.rcode
 import httpx
 from common import free_port, greeting_node, project_vpc, register_pg, report, serve, until
 
@@ -29,14 +33,23 @@ def first_byte(host: str, port: int) -> bool:
         return False
 
 
+def resolves(name: str, port: int) -> bool:
+    """The name has an address at the DNS server on 127.0.0.1:port."""
+    answer = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=port, timeout=2)
+    return answer.rcode() == dns.rcode.NOERROR and bool(answer.answer)
+
+
 def main() -> None:
     node = free_port()
     greeting_node(node)
-    with serve(PRIVLINK_HEALTH_CHECK_INTERVAL="1") as bench:
+    dns_port = free_port()
+    with serve(
+        PRIVLINK_HEALTH_CHECK_INTERVAL="1", PRIVLINK_DNS_LISTEN=f"127.0.0.1:{dns_port}"
+    ) as bench:
         api = bench.api
         vpc = project_vpc(bench)
         customer = _customer(api)
-        active, byte = [], []
+        active, connected, named, byte = [], [], [], []
         for i in range(N):
             name = f"pg-{i}"
             register_pg(api, name, node, vpc, privatelink_access={"pg": True})
@@ -55,6 +68,11 @@ def main() -> None:
                     "security_group_ids": [customer["group"]],
                 },
             ).json()
+            asked = time.perf_counter()
+            conn = until_connection_active(api, base)
+            connected.append(conn[0] - asked)
+            host = f"{conn[1]}.{name}.bench.pl.privlink.internal"
+            named.append(until(lambda h=host: resolves(h, dns_port)) - conn[0])
             address = endpoint["addresses"][0]["address"]
             listen = api.get(base + "/status").json()["ports"][0]["port"]
             done = until(lambda a=address, p=listen: first_byte(a, p))
@@ -63,12 +81,31 @@ def main() -> None:
         print(file=sys.stderr)
         report(
             f"inbound PrivateLink on the local cloud, {len(active)} services, one after another",
-            [("create -> active", active), ("create -> first byte", byte)],
             [
+                ("create -> active", active),
+                ("endpoint -> connection active", connected),
+                ("connection active -> name resolvable", named),
+                ("create -> first byte", byte),
+            ],
+            [
+                "name resolvable: its A record answered by the local cloud's DNS server "
+                "(published before the connection turns active, so ~ one poll)",
                 "first byte includes the customer's endpoint and two 1 s health checks of the node",
                 "(AWS: an NLB and endpoint service take minutes to become available)",
             ],
         )
+
+
+def until_connection_active(api: httpx.Client, base: str) -> tuple[float, str]:
+    """When the PrivateLink's (only) connection was first seen `active`, and its ID."""
+    found: list[str] = []
+
+    def check() -> bool:
+        rows = api.get(base + "/connections").json()["connections"]
+        found[:] = [r["privatelink_connection_id"] for r in rows if r["state"] == "active"]
+        return bool(found)
+
+    return until(check), found[0]
 
 
 def _customer(api: httpx.Client) -> dict[str, Any]:

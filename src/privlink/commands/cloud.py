@@ -647,3 +647,45 @@ def dns_delete(
     record = {"name": name, "type": record_type.upper()}
     found = scope.post(f"/dns/zones/{zone_id}/records", {"delete": [record]})
     scope.show(found["records"], RECORD_COLUMNS)
+
+
+@command("dns", "resolve", scoped=False)
+def dns_resolve(
+    scope: Scope,
+    name: str,
+    record_type: Annotated[str, typer.Option("--type", help="A, CNAME or TXT.")] = "A",
+    server: Annotated[
+        str,
+        typer.Option(
+            help="The DNS server's ADDRESS:PORT.", envvar="PRIVLINK_DNS_LISTEN", show_default=True
+        ),
+    ] = "127.0.0.1:8053",
+) -> None:
+    """Ask the local cloud's DNS server, as `dig @ADDRESS -p PORT NAME` does."""
+    import dns.exception  # here: only this command needs dnspython
+    import dns.message
+    import dns.query
+    import dns.rcode
+    import dns.rdatatype
+
+    address, _, port = server.rpartition(":")
+    query = dns.message.make_query(name, record_type.upper())
+    try:
+        answer = dns.query.udp(query, address, port=int(port), timeout=5)
+    except (dns.exception.DNSException, OSError, ValueError) as error:
+        fail(
+            f"No answer from {server} ({error}); is `privlink serve` running with the local cloud?"
+        )
+    rows = [
+        {"name": str(rrset.name).rstrip("."), "type": dns.rdatatype.to_text(rrset.rdtype),
+         "value": item.to_text().strip('"'), "ttl": rrset.ttl}
+        for rrset in answer.answer
+        for item in rrset
+    ]  # fmt: skip
+    status = dns.rcode.to_text(answer.rcode())
+    if scope.as_json:
+        show({"status": status, "answers": rows}, as_json=True)
+        return
+    typer.echo(f"status: {status}")
+    if rows:
+        show(rows, as_json=False, columns=["name", "type", "value", "ttl"])
