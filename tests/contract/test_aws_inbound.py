@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from botocore.awsrequest import AWSResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -259,3 +260,40 @@ def test_the_runner_sweeps_and_accepts_a_new_endpoint_by_itself(
         assert loop.run(scenario(), timeout=90) == {"vpce-0123456789abcdef0": "active"}
     finally:
         loop.close()
+
+
+def test_a_crash_between_publishing_a_name_and_recording_it_leaks_no_record(
+    aws: AwsPlatform, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies after Route 53 took a connection's name and before the connection
+    was written down; the customer deletes the endpoint meanwhile. The next pass still
+    finds the name (the wish was recorded first) and removes it."""
+    pl_id = new_privatelink(sessions, aws)
+    customers = Customers(aws.driver(REGION).ec2)
+    reconciler.run(sessions, aws.driver, pl_id, CONFIG)  # active, no endpoint yet
+    with sessions() as s:
+        pl = s.get(Privatelink, pl_id)
+        assert pl is not None
+        service_id = pl.aws_service_id
+    assert service_id is not None
+    customers.ask("vpce-0123456789abcdef0", service_id, "210987654321")
+    real = reconciler._record
+
+    def crash(*args: Any, **kwargs: Any) -> bool:
+        if args[4] is not None:  # the write of the connections: the process dies first
+            raise SystemExit("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reconciler, "_record", crash)
+    with pytest.raises(SystemExit):
+        reconciler.step(sessions, aws.driver, pl_id, CONFIG)
+    monkeypatch.setattr(reconciler, "_record", real)
+    zone = aws.driver(REGION).dns_zone(CONFIG.dns_zone)
+    published = aws.driver(REGION).dns_records(zone, CONFIG.dns_zone)
+    assert [r.type for r in published] == ["CNAME"]  # in Route 53, not in the database
+    assert connections(sessions, pl_id) == {}
+
+    del customers.endpoints["vpce-0123456789abcdef0"]
+    reconciler.run(sessions, aws.driver, pl_id, CONFIG)
+    assert aws.driver(REGION).dns_records(zone, CONFIG.dns_zone) == []
+    assert state(sessions, pl_id) == "active"

@@ -247,7 +247,7 @@ def _converge(
         if not want.was_active or b.recreated:
             _record(sessions, want, cfg, service, None, healthy, published, b.recreated)
         endpoints = _settle_endpoints(cloud, service_id, want.principals)
-        published = _publish(cloud, want, cfg, endpoints)
+        published = _publish(sessions, cloud, want, cfg, endpoints)
     settling = _record(
         sessions, want, cfg, service, endpoints, healthy, published, b.recreated if fresh else []
     )
@@ -306,13 +306,27 @@ def _names(want: Desired, cfg: Config, endpoints: list[c.Endpoint]) -> list[dns.
 
 
 def _publish(
-    cloud: c.CloudDriver, want: Desired, cfg: Config, endpoints: list[c.Endpoint]
+    sessions: sessionmaker[Session],
+    cloud: c.CloudDriver,
+    want: Desired,
+    cfg: Config,
+    endpoints: list[c.Endpoint],
 ) -> tuple[dns.Record, ...]:
     """Make the service's subtree of the platform zone hold exactly the connections'
-    records; no call while they are what was published last."""
+    records; no call while they are what was published last.
+
+    What is about to be published is recorded first (with what was): a crash after the
+    change leaves the record unlike the wish, so the next pass lists the zone and puts it
+    right, even if the connection is gone by then."""
     wanted = tuple(_names(want, cfg, endpoints))
     if wanted == want.dns_published:
         return wanted
+    maybe = tuple(sorted(set(want.dns_published) | set(wanted)))
+    if maybe != want.dns_published:
+        with sessions() as s, s.begin():
+            pl = s.get(Privatelink, want.pl_id)
+            if pl is not None:
+                pl.dns_published = _stored(maybe)
     _sync_zone(cloud, want, cfg, wanted)
     return wanted
 
