@@ -144,12 +144,20 @@ def test_inbound_reference_in_the_console(page: Page, server: Server) -> None:
         expect(page.get_by_role("status")).to_have_text("Saved.")
         page.get_by_role("link", name="Network").click()
         expect(connections).to_contain_text("active")
+        expect(connections).to_contain_text(".kafka-1.shop.pl.privlink.internal")  # its name
 
         # Connection information through the endpoint (once kafka's nodes answer through
         # it), by the connection's name, and bytes behind it.
         page.get_by_role("link", name="Overview").click()
         route = page.locator("#route option", has_text="privatelink")
-        wait_for(lambda: route.count() > 0 or bool(page.reload()), timeout=60)
+
+        def route_offered() -> bool:
+            if route.count() > 0:
+                return True
+            page.reload()
+            return False
+
+        wait_for(route_offered, timeout=60)
         page.get_by_label("Access route").select_option("privatelink")
         expect(page).to_have_url(re.compile(r"route=privatelink"))
         expect(page.locator("#info-host")).to_have_text(re.compile(r"\.kafka-1\.shop\."))

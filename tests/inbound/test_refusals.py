@@ -13,7 +13,6 @@ from privlink.cloud.local.control import LocalCloud
 from privlink.domain.cloud import HealthCheck
 from privlink.reconcile import privatelinks as reconciler
 from privlink.services import tenancy
-from privlink.store.db import make_sessionmaker
 from privlink.store.tables import ProjectVpc, Service
 from tests.support import running_app
 
@@ -26,7 +25,7 @@ class Desk:
 
     def __init__(self, client: TestClient, token: str, admin: str, engine: Any) -> None:
         self.client, self.token, self.admin = client, token, admin
-        self.sessions = make_sessionmaker(engine)
+        self.sessions = client.app.state.privlink.sessions  # type: ignore[attr-defined]
 
     def request(self, method: str, path: str, **kw: Any) -> Any:
         return self.client.request(
@@ -217,4 +216,5 @@ class TestFailed:
         reconciler.run(desk.sessions, lambda region: platform, pl_id, config)
         assert desk.request("GET", path).json()["state"] == "active"
         events = desk.request("GET", "/v1/project/alpha/events").json()["events"]
-        assert [e["state"] for e in events] == ["creating", "failed", "creating", "active"]
+        states = [e["state"] for e in events if e["kind"] == "privatelink"]
+        assert states == ["creating", "failed", "creating", "active"]

@@ -405,8 +405,8 @@ def _record(
             pl.connections.remove(conn)
         hosts = [conn.host for conn in pl.connections if conn.state == rules.CONNECTION_ACTIVE]
         if certificates.ensure_server_certificate(s, pl.service, hosts):
-            names = len(pl.service.tls_names)
-            event("privatelink", pl.id, pl.state, f"server certificate issued for {names} names")
+            names = ", ".join(pl.service.tls_names)
+            event("certificate", service_name, "issued", f"server certificate for {names}"[:1000])
         if pl.state != rules.ACTIVE:
             pl.state, pl.reason = rules.ACTIVE, ""
             event(

@@ -63,7 +63,7 @@ def server_certificate(
 ) -> ServerCertificatePublic:
     """The service's server certificate and key for its nodes (operator only): it covers
     the nodes' hosts and every active connection's names, and is issued again when those
-    change (a `server certificate issued` event says when)."""
+    change (a `certificate` event in the history says when)."""
     found = privatelinks.server_certificate(session, project=project, service_name=service)
     return ServerCertificatePublic(
         certificate=found.certificate, private_key=found.private_key, ca=found.ca, names=found.names
