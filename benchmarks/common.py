@@ -153,9 +153,10 @@ def register_pg(
 
 def report(title: str, rows: list[tuple[str, list[float]]], notes: list[str]) -> None:
     print(title)
-    print(f"{'':32}{'p50':>10}{'p99':>10}{'mean':>10}")
+    width = max([32, *(len(label) + 2 for label, _ in rows)])
+    print(f"{'':{width}}{'p50':>10}{'p99':>10}{'mean':>10}")
     for label, values in rows:
         cells = [pct(values, 0.5), pct(values, 0.99), sum(values) / len(values)]
-        print(f"{label:32}" + "".join(f"{v * 1000:>8.0f}ms" for v in cells))
+        print(f"{label:{width}}" + "".join(f"{v * 1000:>8.0f}ms" for v in cells))
     for note in notes:
         print(note)

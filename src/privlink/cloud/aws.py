@@ -754,9 +754,8 @@ class AwsAccount(c.CloudDriver):
         delete: Sequence[dns.Record] = (),
     ) -> None:
         zone = next((name for name, id_ in self._zones.items() if id_ == zone_id), None)
-        outside = [r.name for r in [*upsert, *delete] if zone and not dns.within(r.name, zone)]
-        if outside:  # refused before sending, with a clear message
-            raise InvalidInput(f"{outside[0]} is not in zone {zone}")
+        if zone is not None:  # refused before sending, with a clear message
+            dns.check_in_zone([*upsert, *delete], zone)
         changes = [{"Action": "DELETE", "ResourceRecordSet": _record_set(r)} for r in delete]
         changes += [{"Action": "UPSERT", "ResourceRecordSet": _record_set(r)} for r in upsert]
         if not changes:

@@ -128,6 +128,13 @@ def within(record_name: str, subtree: str) -> bool:
     return record_name == subtree or record_name.endswith("." + subtree)
 
 
+def check_in_zone(records: Iterable[Record], zone_name: str) -> None:
+    """Refuse a change naming a record outside its zone (nothing of it is made)."""
+    outside = [r.name for r in records if not within(r.name, zone_name)]
+    if outside:
+        raise InvalidInput(f"{outside[0]} is not in zone {zone_name}")
+
+
 def txt_value(value: str) -> str:
     """A TXT value privlink stores: printable ASCII, 255 characters at most."""
     if _TXT_SAFE.fullmatch(value):

@@ -14,7 +14,7 @@ from privlink.cloud.local.account import AccountBase
 from privlink.cloud.local.dns_server import Answer
 from privlink.cloud.local.views import hex_id
 from privlink.domain import dns
-from privlink.domain.errors import Conflict, InvalidInput, NotFound
+from privlink.domain.errors import Conflict, NotFound
 from privlink.store.cloud_tables import LcDnsRecord, LcDnsZone, LcEndpoint, LcEndpointService
 
 PENDING, VERIFIED, FAILED = "pendingVerification", "verified", "failed"
@@ -89,9 +89,7 @@ class Dns(AccountBase):
     ) -> None:
         with self._tx() as s:
             zone = self._own(s, LcDnsZone, zone_id, "Hosted zone")
-            for record in [*upsert, *delete]:
-                if not dns.within(record.name, zone.name):
-                    raise InvalidInput(f"{record.name} is not in zone {zone.name}")
+            dns.check_in_zone([*upsert, *delete], zone.name)
             for record in delete:
                 row = self._record(s, zone_id, record)
                 if row is not None:
