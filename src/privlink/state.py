@@ -75,9 +75,13 @@ class AppState:
         return self.platform_cloud().driver(region)
 
     def provisioned(self, endpoint_ids: list[str]) -> None:
-        """The data plane made these endpoints available: links waiting on them go on."""
+        """The data plane made these endpoints available: links and PrivateLinks waiting on
+        them go on (not at their next poll)."""
+        services = self.cloud.services_of(endpoint_ids) if self.cloud is not None else []
         with self.sessions() as session, session.begin():
             ours = outbound.wake_endpoints(session, endpoint_ids)
+            for service_id in services:  # inbound: the connection can turn active now
+                ours = privatelinks.wake(session, aws_service_id=service_id) or ours
         if ours and self.runner is not None:
             self.runner.kick()
 

@@ -149,12 +149,11 @@ def refresh(session: Session, *, project: Project, service_name: str) -> Private
     return pl
 
 
-def wake(session: Session, *, aws_service_id: str) -> None:
-    """Customers touched endpoints of this endpoint service: look at them now."""
-    for pl in session.scalars(
-        select(Privatelink).where(Privatelink.aws_service_id == aws_service_id)
-    ):
-        _wake(pl)
+def wake(session: Session, *, aws_service_id: str) -> bool:
+    """Customers touched endpoints of this endpoint service: look at them now. Whether
+    one was woken."""
+    found = session.scalars(select(Privatelink).where(Privatelink.aws_service_id == aws_service_id))
+    return sum(_wake(pl) for pl in found) > 0  # every one woken, not just the first
 
 
 def wake_ids(session: Session, pl_ids: list[str]) -> int:

@@ -279,6 +279,14 @@ class LocalCloud:
                 )
             )
 
+    def services_of(self, endpoint_ids: Sequence[str]) -> list[str]:
+        """The endpoint services these endpoints connect to."""
+        with self.tx() as s:
+            found = s.scalars(
+                select(LcEndpoint.service_id).where(LcEndpoint.id.in_(list(endpoint_ids)))
+            )
+            return sorted(set(found))
+
     def mark_provisioned(self, endpoint_ids: Sequence[str]) -> None:
         """The data plane listens for these endpoints now: pending -> available."""
         with self.tx() as s:
