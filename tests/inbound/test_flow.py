@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography import x509
+
 from tests.inbound.conftest import (
     Inbound,
     active_privatelink,
@@ -126,10 +128,26 @@ class TestInboundFlow:
         assert by_unit[("kafka", None)]["reachable"] is True
         assert by_unit[("schema_registry", None)]["reachable"] is False
 
+        # The service's certificate covers the connection's names (issued by the reconciler
+        # when the connection turned active), signed by the project CA.
+        tls = inbound.call("GET", "/v1/project/alpha/service/kafka-1/tls", token=inbound.admin)
+        assert {conn_name, f"*.{conn_name}"} <= set(tls["names"])
+        cert = x509.load_pem_x509_certificate(tls["certificate"].encode())
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert conn_name in sans.get_values_for_type(x509.DNSName)
+        ca = inbound.call("GET", "/v1/project/alpha/kms/ca")["certificate"]
+        assert cert.issuer == x509.load_pem_x509_certificate(ca.encode()).subject
+        inbound.call("GET", "/v1/project/alpha/service/kafka-1/tls", 403)  # a project token
+
         deleted = inbound.call("DELETE", BASE)
         assert deleted["state"] == "deleting"
         wait_for(lambda: inbound.pl_state() == "GONE")
         assert lookup(conn_name, inbound.dns_port).rcode == "NXDOMAIN"
+        tls = inbound.call("GET", "/v1/project/alpha/service/kafka-1/tls", token=inbound.admin)
+        assert conn_name not in tls["names"]  # issued again without the gone connection
+        history = inbound.call("GET", "/v1/project/alpha/events", params={"service": "kafka-1"})
+        issued = [e for e in history["events"] if e["kind"] == "certificate"]
+        assert any(conn_name in e["message"] for e in issued)
         assert platform_resources(inbound) == {
             "target_groups": 0,
             "load_balancers": 0,

@@ -55,11 +55,14 @@ def _due_now(pl: Privatelink) -> None:
 
 
 def _wake(pl: Privatelink) -> bool:
-    """Due now, unless a retry is set for later (its backoff stands). A step already due
-    or in flight is stamped again: the queue keeps a wake newer than the step's claim, so
-    a change seen while the step ran (after it read) gets a step of its own."""
+    """Due now, unless a retry after a failure is set for later (its backoff stands); a
+    poll set for later (a step waiting for something to settle) is brought forward. A
+    step already due or in flight is stamped again: the queue keeps a wake newer than the
+    step's claim, so a change seen while the step ran (after it read) gets a step of its
+    own."""
     due = as_utc(pl.next_attempt_at)
-    if pl.state == rules.DELETING or (due is not None and due > utcnow()):
+    backing_off = pl.attempts > 0 and due is not None and due > utcnow()
+    if pl.state == rules.DELETING or backing_off:
         return False
     _due_now(pl)
     return True
