@@ -34,6 +34,7 @@ from privlink.domain.cloud import HealthCheck
 from privlink.reconcile.privatelinks import HEALTH_POLL, Config
 from privlink.reconcile.runner import Runner
 from privlink.services import audit
+from privlink.services.webhook_sender import WebhookSender
 from privlink.settings import CloudDriver, Role, Settings
 from privlink.state import AppState
 from privlink.store import generations, sealing
@@ -237,6 +238,12 @@ def create_app(
                 sweep_leads=Leadership(work_engine, SWEEP_LOCK).try_lead,
             )
             state.runner.start()
+            state.webhooks = WebhookSender(
+                work,
+                retry_base=settings.webhook_retry_base,
+                allow_private=settings.webhook_allow_private,
+            )
+            state.webhooks.start()
         if freeze_startup:
             _freeze()
         try:
@@ -244,6 +251,8 @@ def create_app(
         finally:
             if state.runner is not None:
                 await state.runner.stop()
+            if state.webhooks is not None:
+                await state.webhooks.stop()
             if leading is not None:
                 leading.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

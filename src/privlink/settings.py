@@ -178,6 +178,16 @@ class Settings(BaseSettings):
         "authoritative for the platform zone, endpoints' names and verified private DNS "
         "names. Empty: no DNS server.",
     )
+    webhook_retry_base: Annotated[float, Field(gt=0, le=3600)] = Field(
+        5.0,
+        description="Seconds before a failed webhook delivery's first retry; each next one "
+        "waits twice as long (at most an hour), for 24 hours.",
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="Let projects' webhooks reach private, loopback and link-local "
+        "addresses (the operator's own subscriptions always may).",
+    )
     log_format: LogFormat = Field(LogFormat.console, description="Log lines: json or console.")
     log_level: str = Field("info", description="debug, info, warning or error.")
     demo: bool = Field(

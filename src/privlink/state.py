@@ -22,6 +22,7 @@ from privlink.domain.errors import Unavailable
 from privlink.reconcile import queue
 from privlink.reconcile.runner import Runner
 from privlink.services import diagnose, outbound, privatelinks
+from privlink.services.webhook_sender import WebhookSender
 from privlink.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -37,6 +38,7 @@ class AppState:
     platform_side: Platform | None = None
     dataplane: DataPlane | None = None
     dns_server: DnsServer | None = None
+    webhooks: WebhookSender | None = None
     runner: Runner | None = None
 
     async def stop_dns(self) -> None:

@@ -14,6 +14,7 @@ from privlink.api.routes import (
     projects,
     services,
     vpcs,
+    webhooks,
 )
 
 
@@ -22,6 +23,6 @@ def install(app: FastAPI, *, serve_api: bool = True) -> None:
     replica without the `api` role serves only health and metrics."""
     errors.install(app)
     errors.install_openapi(app)
-    modules = (health, projects, services, vpcs, privatelinks, outbound, cloud, audit)
+    modules = (health, projects, services, vpcs, privatelinks, outbound, cloud, audit, webhooks)
     for module in modules if serve_api else (health,):
         app.include_router(module.router)

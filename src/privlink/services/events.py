@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from privlink.services import webhooks
 from privlink.store.tables import Event, Project
 
 log = structlog.get_logger(__name__)
@@ -37,6 +38,7 @@ def record(
         actor=actor[:64],
     )
     session.add(event)
+    webhooks.enqueue(session, event)  # in this transaction: sent only if it commits
     return event
 
 
