@@ -3,6 +3,7 @@ and starts again still gets every event, in order, once it answers."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,12 @@ def test_deliveries_survive_a_restart_mid_retry(
         )["project_vpc_id"]
         wait_for(lambda: call("GET", f"/v1/project/shop/vpcs/{vpc}")["state"] == "ACTIVE")
         call("PUT", "/v1/project/shop/service/pg-1", json={"project_vpc_id": vpc})
-        hook = call("POST", "/v1/admin/webhooks", json={"url": receiver.url})  # every project
+        # Every project's events, subscribed with the CLI (an operator token, no --project).
+        monkeypatch.setenv("PRIVLINK_URL", server.url)
+        monkeypatch.setenv("PRIVLINK_TOKEN", server.token)
+        created = runner.invoke(app, ["webhook", "create", receiver.url, "--json"])
+        assert created.exit_code == 0, created.output
+        hook = json.loads(created.stdout)
         deliveries = f"/v1/admin/webhooks/{hook['id']}/deliveries"
         base = "/v1/project/shop/service/pg-1/privatelink/aws"
         call("POST", base, json={"principals": ["arn:aws:iam::123456789012:root"]})
@@ -87,6 +93,8 @@ def test_deliveries_survive_a_restart_mid_retry(
         ]
         assert rows[0]["attempts"] >= 3  # failed before the restart, delivered after it
         assert rows[0]["last_error"] == ""
+        listed = runner.invoke(app, ["webhook", "deliveries", hook["id"], "--json"])
+        assert [d["status"] for d in json.loads(listed.stdout)] == ["delivered"] * 3
     finally:
         receiver.shutdown()
         if server.process is not None:

@@ -20,6 +20,7 @@ from privlink.commands import cloud as cloud_commands
 from privlink.commands import common
 from privlink.commands import outbound as outbound_commands
 from privlink.commands import privatelink as privatelink_commands
+from privlink.commands import webhooks as webhook_commands
 from privlink.output import fail, show
 
 app = typer.Typer(
@@ -43,6 +44,7 @@ app.add_typer(privatelink_commands.service_app, name="service")
 privatelink_commands.aws_app.add_typer(outbound_commands.app, name="outbound")
 app.command("events")(privatelink_commands.events)
 app.command("audit")(audit_commands.audit)
+app.add_typer(webhook_commands.app, name="webhook")
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(project_app, name="project")
 admin_app.add_typer(token_app, name="token")
