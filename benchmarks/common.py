@@ -82,6 +82,7 @@ def serve(**settings: str) -> Iterator[Serve]:
         "PRIVLINK_DATA_DIR": str(data),
         "PRIVLINK_PORT": str(port),
         "PRIVLINK_DEMO": "0",
+        "PRIVLINK_METRICS_PUBLIC": "1",  # scraped without a token
         "PRIVLINK_DATAPLANE": "userspace",
         "PRIVLINK_LOG_LEVEL": "warning",
         **settings,

@@ -103,6 +103,7 @@ def replicas(kind: str, workdir: Path) -> Iterator[Deployment]:
         env = {
             **os.environ,
             "PRIVLINK_DEMO": "0",
+            "PRIVLINK_METRICS_PUBLIC": "1",  # scraped without a token
             "PRIVLINK_DATAPLANE": "userspace",
             "PRIVLINK_LOG_LEVEL": "warning",
             "PRIVLINK_HEALTH_CHECK_INTERVAL": "5",

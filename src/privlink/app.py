@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 import structlog
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +31,7 @@ from privlink.cloud.local.platform import LocalPlatform
 from privlink.cloud.metered import MeteredPlatform
 from privlink.console import app as console
 from privlink.domain.cloud import HealthCheck
+from privlink.metrics import Inventory
 from privlink.reconcile.privatelinks import HEALTH_POLL, Config
 from privlink.reconcile.runner import Runner
 from privlink.services import audit
@@ -92,11 +93,24 @@ def metered(platform: Platform, registry: CollectorRegistry) -> Platform:
     """The reconciler's platform, its calls counted on /metrics."""
     calls = Counter(
         "privlink_cloud_calls",
-        "Cloud API calls the reconciler made (reads and changes), by region and call.",
-        ["region", "call"],
+        "Cloud API calls the reconciler made (reads and changes), by region, call and "
+        "outcome (ok, not_found, conflict, temporary, error).",
+        ["region", "call", "outcome"],
         registry=registry,
     )
-    return MeteredPlatform(platform, lambda region, call: calls.labels(region, call).inc())
+    seconds = Histogram(
+        "privlink_cloud_call_seconds",
+        "How long the reconciler's cloud API calls took, by call and outcome.",
+        ["call", "outcome"],
+        registry=registry,
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    )
+
+    def on_call(region: str, call: str, outcome: str, took: float) -> None:
+        calls.labels(region, call, outcome).inc()
+        seconds.labels(call, outcome).observe(took)
+
+    return MeteredPlatform(platform, on_call)
 
 
 async def lead_dataplane(state: AppState, local: LocalCloud, leadership: Leadership) -> None:
@@ -209,6 +223,16 @@ def create_app(
     )
     if local is not None:
         local.on_owners_changed = state.owners_changed
+    inventory = Inventory(state)
+    registry.register(inventory)
+    steps = Histogram(
+        "privlink_reconcile_step_seconds",
+        "How long reconcile steps took, by kind and outcome (done, requeue, temporary, "
+        "permanent, busy).",
+        ["kind", "outcome"],
+        registry=registry,
+        buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -236,6 +260,7 @@ def create_app(
                 # The local cloud wakes what its changes touch: only other clouds sweep.
                 sweep_interval=settings.endpoint_sweep_interval if work_local is None else 0.0,
                 sweep_leads=Leadership(work_engine, SWEEP_LOCK).try_lead,
+                on_step=lambda kind, outcome, took: steps.labels(kind, outcome).observe(took),
             )
             state.runner.start()
             state.webhooks = WebhookSender(
@@ -244,6 +269,7 @@ def create_app(
                 allow_private=settings.webhook_allow_private,
             )
             state.webhooks.start()
+        metering = asyncio.create_task(inventory.keep_meters()) if work_local else None
         if freeze_startup:
             _freeze()
         try:
@@ -253,6 +279,10 @@ def create_app(
                 await state.runner.stop()
             if state.webhooks is not None:
                 await state.webhooks.stop()
+            if metering is not None:
+                metering.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await metering
             if leading is not None:
                 leading.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

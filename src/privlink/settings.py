@@ -188,6 +188,16 @@ class Settings(BaseSettings):
         description="Let projects' webhooks reach private, loopback and link-local "
         "addresses (the operator's own subscriptions always may).",
     )
+    metrics_public: bool = Field(
+        False,
+        description="Serve /metrics without a token (else it needs an operator token: "
+        "Prometheus sends it with `authorization: {credentials: TOKEN}`).",
+    )
+    metrics_per_endpoint: bool = Field(
+        True,
+        description="Local cloud: per-endpoint traffic and per-target-group health series "
+        "on /metrics (one set per endpoint or group); 0 leaves them out.",
+    )
     log_format: LogFormat = Field(LogFormat.console, description="Log lines: json or console.")
     log_level: str = Field("info", description="debug, info, warning or error.")
     demo: bool = Field(

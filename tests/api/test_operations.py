@@ -33,8 +33,13 @@ class TestOperations:
 
     def test_metrics_count_requests(self, api: Api) -> None:
         api.client.get("/healthz")
-        text = api.client.get("/metrics").text
+        text = api.client.get("/metrics", headers={"Authorization": f"Bearer {api.admin}"}).text
         assert 'privlink_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+
+    def test_metrics_need_an_operator_token(self, api: Api) -> None:
+        assert api.client.get("/metrics").status_code == 401
+        project = api.client.get("/metrics", headers={"Authorization": f"Bearer {api.alpha}"})
+        assert project.status_code == 403
 
     def test_openapi_lists_paths(self, api: Api) -> None:
         paths = api.client.get("/openapi.json").json()["paths"]

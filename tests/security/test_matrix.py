@@ -31,7 +31,7 @@ from tests.support import free_port, running_app, wait_for
 
 REGION = "eu-west-1"
 # Answers that are the same for everyone and carry no tenant's data.
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc", "/login", "/"}
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/redoc", "/login", "/"}
 PUBLIC_PREFIXES = ("/docs/", "/console/static")
 # Console POSTs that only read (the forms' inline checks).
 CONSOLE_READS = ("/console/check/",)
@@ -107,6 +107,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def _alpha_objects(inbound: Inbound, reader_token_id: str) -> dict[str, str]:
+    hook = inbound.call(
+        "POST", "/v1/project/alpha/webhooks", 201, json={"url": "https://hooks.example/alpha"}
+    )
     project_vpc = register_in_vpc(inbound)
     customer = make_customer(inbound)
     base = "/v1/project/alpha/service/kafka-1/privatelink/aws"
@@ -155,7 +158,13 @@ def _alpha_objects(inbound: Inbound, reader_token_id: str) -> dict[str, str]:
         201,
         json={"kind": "connector", "name": "sink"},
     )
+    zone = inbound.cloud("POST", f"{cloud}/dns/zones", 201, json={"name": "alpha-shop.example"})
+    deliveries = f"/v1/project/alpha/webhooks/{hook['id']}/deliveries"
+    delivery = inbound.call("GET", deliveries)["deliveries"][0]
     return {
+        "zone_id": zone["id"],
+        "webhook_id": hook["id"],
+        "delivery_id": str(delivery["id"]),
         "project": "alpha",
         "service": "kafka-1",
         "project_vpc_id": project_vpc,
@@ -201,6 +210,7 @@ class Call:
             ("POST", "/v1/project"),
             ("POST", "/v1/project/{project}/service"),
             ("GET", "/v1/project/{project}/service/{service}/tls"),  # the server's private key
+            ("GET", "/metrics"),  # every tenant's counts
         }
 
     @property

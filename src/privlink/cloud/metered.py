@@ -1,18 +1,47 @@
-"""Counting the reconciler's cloud calls: a platform whose drivers report each call.
+"""Counting the reconciler's cloud calls: a platform whose drivers report each call,
+its outcome and how long it took.
 
 The count is what the cloud API budget is spent on (`privlink_cloud_calls_total` on
-/metrics, by region and call); bench-scale turns it into calls per object per hour.
+/metrics, by region, call and outcome); bench-scale turns it into calls per object per
+hour.
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from privlink.cloud import contract as c
+from privlink.domain.errors import Conflict, NotFound, PrivlinkError
 
-OnCall = Callable[[str, str], None]  # region, call name
+OnCall = Callable[[str, str, str, float], None]  # region, call name, outcome, seconds
+T = TypeVar("T")
+
+
+def outcome(error: BaseException | None) -> str:
+    """A call's outcome as a metric label: ok, not_found, conflict, temporary, error."""
+    if error is None:
+        return "ok"
+    if isinstance(error, PrivlinkError) and error.temporary:
+        return "temporary"
+    if isinstance(error, NotFound):
+        return "not_found"
+    if isinstance(error, Conflict):
+        return "conflict"
+    return "error"
+
+
+def timed(on_call: OnCall, region: str, name: str, call: Callable[[], T]) -> T:
+    started = time.perf_counter()
+    try:
+        result = call()
+    except BaseException as error:
+        on_call(region, name, outcome(error), time.perf_counter() - started)
+        raise
+    on_call(region, name, "ok", time.perf_counter() - started)
+    return result
 
 
 class _MeteredDriver:
@@ -28,8 +57,7 @@ class _MeteredDriver:
 
         @functools.wraps(attr)
         def counted(*args: Any, **kwargs: Any) -> Any:
-            self._on_call(self._region, name)
-            return attr(*args, **kwargs)
+            return timed(self._on_call, self._region, name, lambda: attr(*args, **kwargs))
 
         return counted
 
@@ -49,13 +77,25 @@ class MeteredPlatform(c.Platform):
         return self._inner.principal(role_name)
 
     def deployment_network(self, region: str, key: str, az_ids: Sequence[str]) -> str:
-        self._on_call(region, "deployment_network")
-        return self._inner.deployment_network(region, key, az_ids)
+        return timed(
+            self._on_call,
+            region,
+            "deployment_network",
+            lambda: self._inner.deployment_network(region, key, az_ids),
+        )
 
     def project_network(self, region: str, key: str, cidr: str, az_ids: Sequence[str]) -> str:
-        self._on_call(region, "project_network")
-        return self._inner.project_network(region, key, cidr, az_ids)
+        return timed(
+            self._on_call,
+            region,
+            "project_network",
+            lambda: self._inner.project_network(region, key, cidr, az_ids),
+        )
 
     def delete_project_network(self, region: str, key: str) -> None:
-        self._on_call(region, "delete_project_network")
-        self._inner.delete_project_network(region, key)
+        timed(
+            self._on_call,
+            region,
+            "delete_project_network",
+            lambda: self._inner.delete_project_network(region, key),
+        )

@@ -71,12 +71,13 @@ class Kind:
     def next_due(self, sessions: sessionmaker[Session]) -> datetime | None:
         return next_due(sessions, self.model, resync_failed=self.resync_failed, only=self.only)
 
-    def run(self, sessions: sessionmaker[Session], obj_id: str) -> None:
+    def run(self, sessions: sessionmaker[Session], obj_id: str) -> str:
+        """One step of the object; its outcome (see `run`)."""
         with audit.acting_on(self.name, obj_id):  # its cloud changes are this object's
-            self._run(sessions, obj_id)
+            return self._run(sessions, obj_id)
 
-    def _run(self, sessions: sessionmaker[Session], obj_id: str) -> None:
-        run(
+    def _run(self, sessions: sessionmaker[Session], obj_id: str) -> str:
+        return run(
             sessions,
             self.model,
             obj_id,
@@ -250,19 +251,23 @@ def run(
     *,
     resync: float,
     backoff: float,
-) -> None:
+) -> str:
     """Claim the object, take one step (fenced by the lease), record the outcome, release
-    the lease — unless it was lost meanwhile: then the new holder owns the row."""
+    the lease — unless it was lost meanwhile: then the new holder owns the row.
+
+    The outcome, for metrics: `done`, `requeue` (wants another step soon), `temporary` /
+    `permanent` (it failed), `busy` (another process holds it)."""
     claimed_at = claim(sessions, model, obj_id)
     if claimed_at is None:
-        return
+        return "busy"
     fence = _fenced.set((model, obj_id))
     try:
         requeue = step()
     except Exception as error:
         _fenced.reset(fence)
         _record_failure(sessions, model, obj_id, error, fail, resync=resync, backoff=backoff)
-        return
+        permanent = isinstance(error, PrivlinkError) and not error.temporary
+        return "permanent" if permanent else "temporary"
     _fenced.reset(fence)
     with sessions() as s, s.begin():
         row = s.get(model, obj_id)
@@ -278,6 +283,7 @@ def run(
             if woken is None or woken < claimed_at:
                 row.next_attempt_at = utcnow() + timedelta(seconds=requeue) if requeue else None
             row.lease_owner = row.lease_until = None
+    return "requeue" if requeue else "done"
 
 
 def _record_failure(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 
 import structlog
@@ -42,6 +43,7 @@ class Runner:
         concurrency: int = 4,
         sweep_interval: float = 0.0,
         sweep_leads: Callable[[], bool] = lambda: True,
+        on_step: Callable[[str, str, float], None] = lambda kind, outcome, seconds: None,
     ) -> None:
         self.sessions = sessions
         self.platform_cloud = platform
@@ -57,6 +59,7 @@ class Runner:
             outbound.kind(sessions, platform, outbound.Config(resync_interval, backoff)),
         ]
         self.on_change = on_change
+        self.on_step = on_step  # kind, outcome, seconds: the step-duration histogram
         self.concurrency = concurrency
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -138,7 +141,9 @@ class Runner:
 
         renewing = asyncio.create_task(renew())
         try:
-            await asyncio.to_thread(kind.run, self.sessions, obj_id)
+            started = time.perf_counter()
+            outcome = await asyncio.to_thread(kind.run, self.sessions, obj_id)
+            self.on_step(kind.name, outcome, time.perf_counter() - started)
         finally:
             done.set()
             await renewing

@@ -69,8 +69,9 @@ def list_webhooks(session: Session, *, project: Project | None) -> Sequence[Webh
 
 
 def get(session: Session, *, project: Project | None, webhook_id: str) -> Webhook:
+    """A project's subscription; with no project (the operator), any one."""
     hook = session.get(Webhook, webhook_id[:14])
-    if hook is None or hook.project_id != (project.id if project is not None else None):
+    if hook is None or (project is not None and hook.project_id != project.id):
         raise NotFound(
             f"Webhook {webhook_id[:20]!r} does not exist; list them: privlink webhook list"
         )

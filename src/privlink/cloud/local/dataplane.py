@@ -21,7 +21,7 @@ import structlog
 from privlink.cloud.contract import Target
 from privlink.cloud.local import nft
 from privlink.cloud.local.control import LocalCloud, Route
-from privlink.cloud.local.forwarder import Forwarder, Listen
+from privlink.cloud.local.forwarder import Forwarder, Listen, Meter
 from privlink.cloud.local.health import HealthBoard, HealthChecker
 from privlink.cloud.local.workers import WorkerPool, compiled
 from privlink.domain.cloud import TargetHealth
@@ -117,6 +117,11 @@ class DataPlane:
         await self.forwarder.close()
         if self.mode == "kernel":
             await asyncio.to_thread(nft.remove)
+
+    async def meters(self) -> dict[str, Meter]:
+        """Per endpoint: bytes each way, connections accepted and failed, since the data
+        plane started (userspace forwarding; the kernel's DNAT is not counted)."""
+        return await self.forwarder.read_meters()
 
     def kick(self) -> None:
         """Look for changes now rather than at the next interval (after an API change)."""

@@ -19,6 +19,11 @@
  *   Q [endpoint...]                        -> OK\t<buffered bytes>\t<endpoint>=<live>...
  *                                          (those endpoints, or all: as many as fit
  *                                          in REPLY bytes)
+ *   B [endpoint...]                        -> OK\t<endpoint>=<in>,<out>,<total>,<errors>...
+ *                                          bytes from clients, bytes to clients,
+ *                                          connections accepted, connections refused or
+ *                                          failed: counted since the worker started
+ *                                          (those endpoints, or all that fit)
  *
  * The channel closing ends the worker. Connections: accept, check the security
  * group's rules, pick a healthy target round robin, dial it (5 s limit), optionally
@@ -48,6 +53,7 @@
 #define GROUP_BUCKETS 4096
 #define ID 128
 #define REPLY 60000 /* below a SEQPACKET socket's default send buffer */
+#define METER_BUCKETS 4096
 
 enum kind { CHANNEL, LISTENER, SIDE };
 
@@ -76,6 +82,13 @@ struct listener {
     struct listener *next;
 };
 
+/* What went through one endpoint's listeners in this worker, kept after its connections. */
+struct meter {
+    char endpoint[ID];
+    long long in, out, total, errors;
+    struct meter *chain;
+};
+
 struct conn;
 struct side {
     enum kind kind;
@@ -93,12 +106,14 @@ struct conn {
     int connected, dead;
     long long deadline;
     char endpoint[ID];
+    struct meter *meter;
     struct conn *prev, *next;
 };
 
 static int epfd, channel_fd;
 static struct listener *listeners;
 static struct group *groups[GROUP_BUCKETS];
+static struct meter *meters[METER_BUCKETS];
 static struct conn *conns;
 static int connecting;
 static enum kind channel_kind = CHANNEL;
@@ -112,10 +127,14 @@ static long long now_ms(void) {
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static struct group *group_of(const char *arn) {
+static unsigned hash(const char *text) {
     unsigned h = 5381;
-    for (const char *p = arn; *p; p++) h = h * 33 + (unsigned char)*p;
-    struct group **slot = &groups[h % GROUP_BUCKETS];
+    for (const char *p = text; *p; p++) h = h * 33 + (unsigned char)*p;
+    return h;
+}
+
+static struct group *group_of(const char *arn) {
+    struct group **slot = &groups[hash(arn) % GROUP_BUCKETS];
     for (struct group *g = *slot; g; g = g->chain)
         if (strcmp(g->arn, arn) == 0) return g;
     struct group *g = calloc(1, sizeof *g);
@@ -123,6 +142,17 @@ static struct group *group_of(const char *arn) {
     g->chain = *slot;
     *slot = g;
     return g;
+}
+
+static struct meter *meter_of(const char *endpoint) {
+    struct meter **slot = &meters[hash(endpoint) % METER_BUCKETS];
+    for (struct meter *m = *slot; m; m = m->chain)
+        if (strcmp(m->endpoint, endpoint) == 0) return m;
+    struct meter *m = calloc(1, sizeof *m);
+    snprintf(m->endpoint, ID, "%s", endpoint);
+    m->chain = *slot;
+    *slot = m;
+    return m;
 }
 
 static int parse_addr(const char *host, int port, struct sockaddr_in *out) {
@@ -198,6 +228,7 @@ static int flow(struct conn *k, struct side *src, struct side *dst) {
         ssize_t r = recv(src->fd, src->buf, BUF, 0);
         if (r > 0) {
             src->len = (size_t)r;
+            if (src == &k->client) k->meter->in += r; else k->meter->out += r;
             if (r < BUF && !src->closing) src->readable = 0;
         } else if (r == 0) {
             src->eof = 1;
@@ -260,7 +291,9 @@ static void accept_on(struct listener *l) {
         int fd = accept4(l->fd, (struct sockaddr *)&from, &size, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) return; /* EAGAIN, or a connection that left meanwhile */
         struct group *g = l->group;
+        struct meter *m = meter_of(l->endpoint);
         if (!g->count || !allowed(l, &from)) {
+            m->errors++;
             reset_fd(fd);
             continue;
         }
@@ -283,6 +316,8 @@ static void accept_on(struct listener *l) {
         k->client = (struct side){SIDE, fd, k, malloc(BUF), 0, 0, 0, 0, 1, 0};
         k->upstream = (struct side){SIDE, up, k, malloc(BUF), 0, 0, 0, 0, 1, 0};
         memcpy(k->endpoint, l->endpoint, ID);
+        k->meter = m;
+        m->total++;
         k->deadline = now_ms() + CONNECT_TIMEOUT_MS;
         k->next = conns;
         if (conns) conns->prev = k;
@@ -301,6 +336,7 @@ static void on_side(struct side *s, uint32_t events) {
     if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->closing = 1;
     if (!k->connected && s == &k->upstream) {
         if (events & (EPOLLERR | EPOLLHUP)) { /* refused or unreachable */
+            k->meter->errors++;
             drop(k, 1);
             return;
         }
@@ -309,6 +345,7 @@ static void on_side(struct side *s, uint32_t events) {
         connecting--;
     }
     if (flow(k, &k->client, &k->upstream) < 0 || flow(k, &k->upstream, &k->client) < 0) {
+        k->meter->errors++;
         drop(k, 1);
         return;
     }
@@ -319,7 +356,10 @@ static void expire(long long now) {
     if (!connecting) return;
     for (struct conn *k = conns, *next; k; k = next) {
         next = k->next;
-        if (!k->connected && k->deadline <= now) drop(k, 1);
+        if (!k->connected && k->deadline <= now) {
+            k->meter->errors++; /* the target did not answer in time */
+            drop(k, 1);
+        }
     }
 }
 
@@ -433,9 +473,7 @@ struct tally {
 };
 
 static long *tally_slot(struct tally *t, const char *key, int insert) {
-    unsigned h = 5381;
-    for (const char *p = key; *p; p++) h = h * 33 + (unsigned char)*p;
-    for (size_t i = h % t->size;; i = (i + 1) % t->size) {
+    for (size_t i = hash(key) % t->size;; i = (i + 1) % t->size) {
         if (!t->keys[i]) {
             if (!insert) return NULL;
             t->keys[i] = key;
@@ -502,6 +540,23 @@ static void on_stats(char **f, int n) {
     answer(reply);
 }
 
+static void on_meters(char **f, int n) {
+    strcpy(reply, "OK");
+    size_t at = 2;
+    for (int i = 0; i < METER_BUCKETS; i++)
+        for (struct meter *m = meters[i]; m; m = m->chain) {
+            int wanted = n <= 1;
+            for (int j = 1; j < n && !wanted; j++) wanted = strcmp(f[j], m->endpoint) == 0;
+            if (!wanted) continue;
+            int w = snprintf(reply + at, sizeof reply - at, "\t%s=%lld,%lld,%lld,%lld",
+                             m->endpoint, m->in, m->out, m->total, m->errors);
+            if (w <= 0 || (size_t)w >= sizeof reply - at) goto done;
+            at += (size_t)w;
+        }
+done:
+    answer(reply);
+}
+
 static int on_channel(void) {
     for (;;) {
         char control[CMSG_SPACE(sizeof(int) * 4)];
@@ -530,6 +585,7 @@ static int on_channel(void) {
         case 'T': on_targets(f, n); break;
         case 'E': on_end(f, n); break;
         case 'Q': on_stats(f, n); break;
+        case 'B': on_meters(f, n); break;
         default:
             if (fd >= 0) close(fd);
             refuse(EINVAL, "unknown message");

@@ -65,6 +65,24 @@ def reset(transport: asyncio.Transport) -> None:
     transport.abort()
 
 
+@dataclass
+class Meter:
+    """What went through one endpoint since the data plane started: bytes from and to
+    clients, connections accepted, connections refused or failed (the same as forward.c
+    counts)."""
+
+    bytes_in: int = 0
+    bytes_out: int = 0
+    total: int = 0
+    errors: int = 0
+
+    def add(self, other: Meter) -> None:
+        self.bytes_in += other.bytes_in
+        self.bytes_out += other.bytes_out
+        self.total += other.total
+        self.errors += other.errors
+
+
 class Half(asyncio.Protocol):
     """One side of a forwarded connection; `peer` is the other side."""
 
@@ -89,7 +107,15 @@ class Half(asyncio.Protocol):
             assert self.transport is not None
             self.transport.pause_reading()
             return
+        self.count(len(data))
         peer.transport.write(data)
+
+    def count(self, size: int) -> None:
+        meter = self.pair.meter
+        if self is self.pair.client:
+            meter.bytes_in += size
+        else:
+            meter.bytes_out += size
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -128,12 +154,14 @@ class Pair:
         self.upstream = Half(self)
         self.client.peer, self.upstream.peer = self.upstream, self.client
         self.connecting: asyncio.Future[Any] | None = None
+        self.meter = forwarder.meter(endpoint_id)
 
     def link_up(self) -> None:
         """The upstream connected: flush what the client sent meanwhile and read again."""
         assert self.upstream.transport is not None
         assert self.client.transport is not None
         for chunk in self.client.pending:
+            self.client.count(len(chunk))
             self.upstream.transport.write(chunk)
         self.client.pending.clear()
         if self.client.eof and self.upstream.transport.can_write_eof():
@@ -183,6 +211,15 @@ class Forwarder:
         self.targets: dict[str, list[Target]] = {}
         self.pairs: dict[str, set[Pair]] = defaultdict(set)
         self.rotation = itertools.count()
+        self.meters: dict[str, Meter] = {}
+
+    def meter(self, endpoint_id: str) -> Meter:
+        return self.meters.setdefault(endpoint_id, Meter())
+
+    async def read_meters(self, endpoints: list[str] | None = None) -> dict[str, Meter]:
+        """The meters of these endpoints (all if None), copies."""
+        keys = self.meters if endpoints is None else [e for e in endpoints if e in self.meters]
+        return {e: Meter(**vars(self.meters[e])) for e in keys}
 
     async def start(self) -> None:
         """Nothing to start in this process (a `WorkerPool` starts its workers)."""
@@ -287,8 +324,10 @@ class _Accepted(Half):
             self.source = transport.get_extra_info("peername")
         targets = self.forwarder.healthy(spec.target_group_arn)
         if not targets or not allowed(spec.ingress, self.source[0], spec.port):
+            self.pair.meter.errors += 1
             reset(self.transport)
             return
+        self.pair.meter.total += 1
         self.forwarder.pairs[spec.endpoint_id].add(self.pair)
         self.transport.pause_reading()
         target = targets[next(self.forwarder.rotation) % len(targets)]
@@ -305,6 +344,7 @@ class _Accepted(Half):
         timer.cancel()
         self.pair.connecting = None
         if done.cancelled() or done.exception() is not None:
+            self.pair.meter.errors += 1
             self.pair.abort()
             return
         if self.transport is None:  # the client left while we dialled

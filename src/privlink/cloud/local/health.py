@@ -117,6 +117,7 @@ class HealthChecker:
         self._heap: list[tuple[float, int, str, Tracked]] = []
         self._loads = -1
         self._order = itertools.count()
+        self.outcomes: dict[str, int] = {"pass": 0, "fail": 0}  # checks made, for /metrics
 
     def _schedule(self) -> None:
         if self._loads == self.board.loads:
@@ -156,6 +157,7 @@ class HealthChecker:
         )
         changed = set()
         for (arn, tracked), (ok, reason) in zip(due, results, strict=True):
+            self.outcomes["pass" if ok else "fail"] += 1
             tracked.due = now + tracked.check.interval
             if self._loads == self.board.loads:  # else the next tick rebuilds the heap
                 heapq.heappush(self._heap, (tracked.due, next(self._order), arn, tracked))

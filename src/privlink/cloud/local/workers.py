@@ -27,7 +27,7 @@ from pathlib import Path
 import structlog
 
 from privlink.cloud.contract import Target
-from privlink.cloud.local.forwarder import BACKLOG, Listen, Stats, merge_targets
+from privlink.cloud.local.forwarder import BACKLOG, Listen, Meter, Stats, merge_targets
 
 log = structlog.get_logger(__name__)
 PACKET = 1 << 20  # the largest message either side reads (forward.c's PACKET)
@@ -260,6 +260,24 @@ class WorkerPool:
         for start in range(0, len(gone), ENDPOINTS_PER_MESSAGE):
             answers += await self._all("E", *gone[start : start + ENDPOINTS_PER_MESSAGE])
         return Stats.total([Stats(counts(answer), 0) for answer in answers]).live
+
+    async def read_meters(self, endpoints: list[str] | None = None) -> dict[str, Meter]:
+        """Every worker's meters of these endpoints (all that fit if None), summed."""
+        batches = (
+            [[]]
+            if endpoints is None
+            else [
+                endpoints[i : i + ENDPOINTS_PER_MESSAGE]
+                for i in range(0, len(endpoints), ENDPOINTS_PER_MESSAGE)
+            ]
+        )
+        total: dict[str, Meter] = {}
+        for batch in batches:
+            for answer in await self._all("B", *batch):
+                for key, _, value in (f.rpartition("=") for f in answer):
+                    numbers = [int(n) for n in value.split(",")]
+                    total.setdefault(key, Meter()).add(Meter(*numbers))
+        return total
 
     async def stats(self, endpoint: str | None = None) -> Stats:
         answers = await self._all("Q", *([endpoint] if endpoint else []))
