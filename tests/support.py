@@ -93,3 +93,23 @@ def lookup(
     answer = ask(query, server, port=port, timeout=5)
     values = sorted(item.to_text().strip('"') for rrset in answer.answer for item in rrset)
     return Lookup(dns.rcode.to_text(answer.rcode()), values, bool(answer.flags & 0x0400))
+
+
+def scrape(client: TestClient, token: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """/metrics as {(sample name, sorted labels): value}, read with an operator token."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def metric(
+    scraped: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    """One sample's value (0 if absent)."""
+    return scraped.get((name, tuple(sorted(labels.items()))), 0.0)

@@ -14,7 +14,7 @@ from tests.inbound.conftest import (
     make_customer,
     register_in_vpc,
 )
-from tests.support import lookup, wait_for
+from tests.support import lookup, metric, scrape, wait_for
 
 BASE = "/v1/project/alpha/service/kafka-1/privatelink/aws"
 
@@ -128,6 +128,22 @@ class TestInboundFlow:
         assert by_unit[("kafka", None)]["reachable"] is True
         assert by_unit[("schema_registry", None)]["reachable"] is False
 
+        # /metrics follows the flow: the objects' states, the steps, the events.
+        scraped = scrape(inbound.client, inbound.admin)
+        assert metric(scraped, "privlink_objects", kind="privatelink", state="active") == 1
+        assert metric(scraped, "privlink_objects", kind="connection", state="active") == 1
+        assert metric(scraped, "privlink_events_total", kind="connection") >= 1
+        steps = metric(
+            scraped, "privlink_reconcile_step_seconds_count", kind="privatelink", outcome="done"
+        )
+        assert steps >= 1
+        assert metric(scraped, "privlink_health_checks_total", outcome="pass") >= 2
+        group_health = [
+            v for (name, labels), v in scraped.items()
+            if name == "privlink_targets" and ("state", "healthy") in labels
+        ]  # fmt: skip
+        assert sum(group_health) >= 5  # kafka's three nodes in the bootstrap group and more
+
         # The service's certificate covers the connection's names (issued by the reconciler
         # when the connection turned active), signed by the project CA.
         tls = inbound.call("GET", "/v1/project/alpha/service/kafka-1/tls", token=inbound.admin)
@@ -143,6 +159,8 @@ class TestInboundFlow:
         assert deleted["state"] == "deleting"
         wait_for(lambda: inbound.pl_state() == "GONE")
         assert lookup(conn_name, inbound.dns_port).rcode == "NXDOMAIN"
+        gone = scrape(inbound.client, inbound.admin)
+        assert metric(gone, "privlink_objects", kind="privatelink", state="active") == 0
         tls = inbound.call("GET", "/v1/project/alpha/service/kafka-1/tls", token=inbound.admin)
         assert conn_name not in tls["names"]  # issued again without the gone connection
         history = inbound.call("GET", "/v1/project/alpha/events", params={"service": "kafka-1"})

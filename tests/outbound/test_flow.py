@@ -10,7 +10,7 @@ from tests.outbound.conftest import (
     accept,
     customer_service,
 )
-from tests.support import wait_for
+from tests.support import metric, scrape, wait_for
 
 
 def through(address: str, port: int, payload: bytes = b"ping\n") -> tuple[str, bytes]:
@@ -74,8 +74,29 @@ class TestReferenceFlow:
         assert link["reason"] == ""
         assert len(link["addresses"]) == 2
         assert link["dns_name"]
+        endpoint = {"endpoint": link["vpc_endpoint_id"]}
+        before = scrape(platform.client, platform.admin)
+        assert metric(before, "privlink_objects", kind="outbound", state="running") == 1
         for address in link["addresses"]:
             assert through(address, svc.listener_port) == ("broker-0", b"ping\n")
+        # /metrics: the bytes sent through the endpoint, exactly (a snapshot every 5 s).
+        sent = metric(before, "privlink_endpoint_received_bytes_total", **endpoint) + 10
+        wait_for(
+            lambda: (
+                metric(
+                    scrape(platform.client, platform.admin),
+                    "privlink_endpoint_received_bytes_total",
+                    **endpoint,
+                )
+                == sent
+            ),
+            timeout=30,
+        )
+        after = scrape(platform.client, platform.admin)
+        connections = metric(after, "privlink_endpoint_connections_total", **endpoint)
+        assert connections == metric(before, "privlink_endpoint_connections_total", **endpoint) + 2
+        greeted = len(b"broker-0\n") + len(b"ping\n")  # to the client, per connection
+        assert metric(after, "privlink_endpoint_sent_bytes_total", **endpoint) >= 2 * greeted
 
         report = platform.call("GET", f"{LINKS}/{link_id}/validate")
         assert report["ok"], report
