@@ -72,6 +72,18 @@ class Client:
             raise ApiError(message or f"HTTP {response.status_code}", response.status_code)
         return body
 
+    def text(self, path: str, **params: Any) -> str:
+        """A GET whose answer is text (CSV), not JSON."""
+        try:
+            response = self.http.get(
+                path, params={k: v for k, v in params.items() if v is not None}
+            )
+        except httpx.TransportError as error:
+            raise ApiError(f"Cannot reach privlink at {self.url} ({error})") from None
+        if response.status_code >= 400:
+            raise ApiError(response.json().get("message", f"HTTP {response.status_code}"))
+        return response.text
+
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
 

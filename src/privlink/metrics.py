@@ -21,7 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from privlink.cloud.local.forwarder import Meter
-from privlink.services import inventory
+from privlink.services import inventory, usage
 from privlink.state import AppState
 from privlink.store.base import utcnow
 
@@ -34,6 +34,7 @@ class Inventory(Collector):
         self.state = state
         self.meters: dict[str, Meter] = {}
         self.live: dict[str, int] = {}
+        self._counted_plane: object = None
 
     def collect(self) -> Iterator[Metric]:
         try:
@@ -135,11 +136,47 @@ class Inventory(Collector):
         yield active
 
     async def keep_meters(self) -> None:
-        """Snapshot the data plane's counters every METER_INTERVAL (scrapes read it)."""
-        while True:
-            dataplane = self.state.dataplane
-            if dataplane is not None:
-                with contextlib.suppress(Exception):  # a worker restarting: next time
-                    self.meters = await dataplane.meters()
-                    self.live = (await dataplane.forwarder.stats()).live
-            await asyncio.sleep(METER_INTERVAL)
+        """Every METER_INTERVAL: snapshot the data plane's counters (scrapes read it) and
+        add what went through each endpoint since the last snapshot to its hour of usage.
+        A last snapshot is taken when the server stops, so a clean restart loses nothing."""
+        try:
+            while True:
+                await self._take_meters()
+                await asyncio.sleep(METER_INTERVAL)
+        finally:
+            with contextlib.suppress(Exception):
+                await self._take_meters()
+
+    async def _take_meters(self) -> None:
+        dataplane = self.state.dataplane
+        if dataplane is None:
+            return
+        try:
+            meters = await dataplane.meters()
+            self.live = (await dataplane.forwarder.stats()).live
+        except Exception as error:  # a worker restarting: next time
+            log.warning("data plane counters unavailable", error=str(error))
+            return
+        if dataplane is not self._counted_plane:  # a new data plane counts from zero
+            self._counted_plane, self.meters = dataplane, {}
+        deltas = {e: _delta(self.meters.get(e), m) for e, m in meters.items()}
+        if any(any(d) for d in deltas.values()):
+            await asyncio.to_thread(self._record, deltas)
+        self.meters = meters
+
+    def _record(self, deltas: dict[str, tuple[int, int]]) -> None:
+        with self.state.sessions() as s, s.begin():
+            usage.record_bytes(s, deltas, utcnow())
+
+
+def _delta(before: Meter | None, now: Meter) -> tuple[int, int]:
+    """Bytes (in, out) since `before`; a counter that went down restarted (a worker was
+    started again) and counts from zero."""
+    if before is None:
+        return now.bytes_in, now.bytes_out
+    bytes_in = now.bytes_in - before.bytes_in
+    bytes_out = now.bytes_out - before.bytes_out
+    return (
+        bytes_in if bytes_in >= 0 else now.bytes_in,
+        bytes_out if bytes_out >= 0 else now.bytes_out,
+    )

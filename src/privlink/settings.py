@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import os
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -188,6 +189,11 @@ class Settings(BaseSettings):
         description="Let projects' webhooks reach private, loopback and link-local "
         "addresses (the operator's own subscriptions always may).",
     )
+    privatelink_price_usd: str = Field(
+        "0.00",
+        description="Hourly price of a PrivateLink (and of an outbound link), in USD: what "
+        "privatelink-availability shows and usage is priced at.",
+    )
     metrics_public: bool = Field(
         False,
         description="Serve /metrics without a token (else it needs an operator token: "
@@ -215,6 +221,17 @@ class Settings(BaseSettings):
         if value is not None:
             sealing_keys(value.get_secret_value())
         return value
+
+    @field_validator("privatelink_price_usd")
+    @classmethod
+    def _check_price(cls, value: str) -> str:
+        try:
+            price = Decimal(value)
+        except ArithmeticError:
+            price = Decimal(-1)
+        if not price.is_finite() or price < 0 or price > 1000:
+            raise ValueError(f"{value!r} is not a price; write e.g. 0.05 (USD per hour)")
+        return str(price)
 
     @field_validator("dns_zone")
     @classmethod

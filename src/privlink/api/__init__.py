@@ -13,6 +13,7 @@ from privlink.api.routes import (
     privatelinks,
     projects,
     services,
+    usage,
     vpcs,
     webhooks,
 )
@@ -23,6 +24,17 @@ def install(app: FastAPI, *, serve_api: bool = True) -> None:
     replica without the `api` role serves only health and metrics."""
     errors.install(app)
     errors.install_openapi(app)
-    modules = (health, projects, services, vpcs, privatelinks, outbound, cloud, audit, webhooks)
+    modules = (
+        health,
+        projects,
+        services,
+        vpcs,
+        privatelinks,
+        outbound,
+        cloud,
+        audit,
+        webhooks,
+        usage,
+    )
     for module in modules if serve_api else (health,):
         app.include_router(module.router)

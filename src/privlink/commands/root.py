@@ -20,6 +20,7 @@ from privlink.commands import cloud as cloud_commands
 from privlink.commands import common
 from privlink.commands import outbound as outbound_commands
 from privlink.commands import privatelink as privatelink_commands
+from privlink.commands import usage as usage_commands
 from privlink.commands import webhooks as webhook_commands
 from privlink.output import fail, show
 
@@ -45,6 +46,7 @@ privatelink_commands.aws_app.add_typer(outbound_commands.app, name="outbound")
 app.command("events")(privatelink_commands.events)
 app.command("audit")(audit_commands.audit)
 app.add_typer(webhook_commands.app, name="webhook")
+app.command("usage")(usage_commands.usage)
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(project_app, name="project")
 admin_app.add_typer(token_app, name="token")

@@ -462,5 +462,15 @@ def _forget(sessions: sessionmaker[Session], want: Desired) -> None:
         pl = s.get(Privatelink, want.pl_id)
         if pl is None:
             return
+        for conn in pl.connections:  # they end with it (usage counts them until here)
+            events.record(
+                s,
+                project_id=pl.service.project_id,
+                service_name=pl.service.name,
+                kind="connection",
+                object_id=conn.id,
+                state="removed",
+                message=f"endpoint {conn.vpc_endpoint_id} rejected: the PrivateLink is deleted",
+            )
         _move(s, pl, "deleted", "endpoint service, load balancer and target groups removed")
         s.delete(pl)

@@ -121,10 +121,10 @@ class Offer:
     price_usd: str
 
 
-def availability(project: Project) -> list[Offer]:
-    """Clouds where the project may use PrivateLink, with their price."""
+def availability(project: Project, price_usd: str = PRICE_USD) -> list[Offer]:
+    """Clouds where the project may use PrivateLink, with their hourly price."""
     if not project.privatelink_enabled:
         return []
     from privlink.domain.cloud import REGIONS
 
-    return [Offer(cloud_name=f"aws-{region}", price_usd=PRICE_USD) for region in sorted(REGIONS)]
+    return [Offer(cloud_name=f"aws-{region}", price_usd=price_usd) for region in sorted(REGIONS)]

@@ -15,7 +15,7 @@ from sqlalchemy import Integer, String, event, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from privlink.store.base import Base
-from privlink.store.tables import AuditRecord, ConsoleSession, WebhookDelivery
+from privlink.store.tables import AuditRecord, ConsoleSession, UsageBytes, WebhookDelivery
 
 FORWARDING = "forwarding"
 RESPONSES = "responses"
@@ -88,8 +88,8 @@ def changed_columns(row: Any) -> set[str]:
     return {attr.key for attr in state.attrs if attr.history.has_changes()}
 
 
-# Webhook deliveries: no cached answer lists them, and each try updates one.
-UNSHOWN = (ConsoleSession, AuditRecord, WebhookDelivery)
+# Webhook deliveries and usage: no cached answer shows them, and they change often.
+UNSHOWN = (ConsoleSession, AuditRecord, WebhookDelivery, UsageBytes)
 # Work-queue columns no answer shows: a resync that changes nothing else moves nothing.
 BOOKKEEPING = frozenset(
     {"next_attempt_at", "resync_at", "attempts", "reconciled_at", "lease_owner", "lease_until"}

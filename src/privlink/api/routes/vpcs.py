@@ -110,5 +110,6 @@ def _service_type(kind: str) -> ServiceTypePublic:
 
 
 @router.get("/v1/project/{project}/privatelink-availability")
-def privatelink_availability(project: ProjectDep) -> AvailabilityPublic:
-    return AvailabilityPublic(privatelink_availability=vpcs.availability(project))
+def privatelink_availability(project: ProjectDep, state: StateDep) -> AvailabilityPublic:
+    price = state.settings.privatelink_price_usd
+    return AvailabilityPublic(privatelink_availability=vpcs.availability(project, price))
