@@ -8,7 +8,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(abspath $(PY))
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test fuzz system-packages lint typecheck contracts pytest bench-cli bench-dataplane bench-inbound bench-outbound bench-lookup bench-scale clean lock
+.PHONY: run test fuzz system-packages lint typecheck contracts pytest bench-cli bench-dataplane bench-inbound bench-outbound bench-lookup bench-scale clean lock dashboard-picture
 
 $(UV):
 	python3 -m venv $(VENV)
@@ -70,6 +70,10 @@ lock: $(UV)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+dashboard-picture: $(VENV)/.dev system-packages
+	@command -v prometheus >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus)
+	$(PY) scripts/dashboard_picture.py
 
 bench-dataplane: $(VENV)/.main system-packages
 	$(PY) benchmarks/dataplane.py

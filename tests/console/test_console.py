@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -433,3 +434,54 @@ def test_pages_fit_a_narrow_screen(browser: Browser, server: Server) -> None:
             shot(page, f"narrow-{name}")
     finally:
         context.close()
+
+
+def test_webhooks_in_the_console(page: Page, server: Server) -> None:
+    """Add a webhook (a bad URL refused in place; the secret shown once), see a delivery
+    of the project's next event with its tries, redeliver it, delete the webhook."""
+    token = project_with_token("shop")
+    log_in(page, server, token)
+    page.get_by_role("link", name="Webhooks").click()
+    page.get_by_label("URL").fill("ftp://nope.example/")
+    page.get_by_role("button", name="Add webhook").click()
+    expect(page.get_by_role("alert")).to_contain_text("http:// or https://")
+    expect(page.get_by_label("URL")).to_have_value("ftp://nope.example/")  # input kept
+    page.get_by_label("URL").fill("https://hooks.invalid/privlink")  # never answers
+    page.get_by_label("Events").fill("vpc privatelink")
+    page.get_by_role("button", name="Add webhook").click()
+    expect(page.get_by_role("status")).to_contain_text("shown this once")
+    assert len(page.locator("#webhook-secret").inner_text()) >= 16
+    expect(page.get_by_text("Events: vpc, privatelink")).to_be_visible()
+    shot(page, "webhooks")
+    # An event of the project: a PrivateLink asked for (a service in a project VPC).
+    cli(
+        "admin", "service", "register", "pg-1", "--project", "shop", "--type", "pg",
+        "--cloud", "aws-eu-west-1", "--plan", "business-4", "--node", "pg=127.0.0.1:5432",
+    )  # fmt: skip
+    api = httpx.Client(base_url=server.url, headers={"Authorization": f"aivenv1 {token}"})
+    vpc = api.post(
+        "/v1/project/shop/vpcs", json={"cloud_name": "aws-eu-west-1", "network_cidr": "10.5.0.0/24"}
+    ).json()["project_vpc_id"]
+    wait_for(lambda: api.get(f"/v1/project/shop/vpcs/{vpc}").json()["state"] == "ACTIVE")
+    api.put("/v1/project/shop/service/pg-1", json={"project_vpc_id": vpc})
+    created = api.post(
+        "/v1/project/shop/service/pg-1/privatelink/aws",
+        json={"principals": ["arn:aws:iam::123456789012:root"]},
+    )
+    assert created.status_code == 200, created.text
+    deliveries = page.locator("table[aria-label^='Deliveries of']")
+
+    def tried() -> bool:
+        page.goto(f"{server.url}/console/projects/shop/webhooks")  # not a reload: a re-POST
+        # Both of its events (creating, active): then nothing more comes.
+        return deliveries.count() > 0 and "privatelink.active" in deliveries.inner_text()
+
+    wait_for(tried, timeout=60)
+    rows = deliveries.locator("tbody tr")
+    before = rows.count()
+    page.get_by_role("button", name="Redeliver").first.click()
+    expect(rows).to_have_count(before + 1)  # the same event, once more
+    page.get_by_role("button", name=re.compile("Delete webhook")).click()
+    expect(page.get_by_text("No deliveries yet")).to_have_count(0)
+    expect(page.locator("#webhook-secret")).to_have_count(0)
+    assert "whk" not in page.locator("main").inner_text()

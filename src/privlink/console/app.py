@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from privlink.console import webhook_pages  # noqa: F401  (its pages join `pages`)
 from privlink.console.routes import pages, router, templates
 from privlink.console.session import BadForm, LoginRequired
 
