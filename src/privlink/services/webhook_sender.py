@@ -27,7 +27,7 @@ from privlink.store.base import as_utc, utcnow
 from privlink.store.tables import Project, Webhook, WebhookDelivery
 
 log = structlog.get_logger(__name__)
-POLL = 0.5  # seconds between looks for due deliveries when nothing kicked the sender
+POLL = 1.0  # seconds between looks for due deliveries (two cheap queries a look)
 TIMEOUT = 10.0  # seconds one try may take, connect to last byte
 BATCH = 50  # subscriptions served per look
 
