@@ -37,7 +37,10 @@ def readyz(state: StateDep) -> Status | JSONResponse:
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"},
+        **documented(401, 403),
+    },
 )
 def metrics(state: StateDep, request: Request) -> Response:
     """Prometheus text; an operator token is needed unless PRIVLINK_METRICS_PUBLIC=1."""

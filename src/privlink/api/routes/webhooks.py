@@ -24,7 +24,7 @@ from privlink.api.schemas.webhooks import (
 from privlink.services import webhooks
 from privlink.services.entities import Project
 
-router = APIRouter(tags=["webhooks"], responses=documented(400, 401, 404))
+router = APIRouter(tags=["webhooks"], responses=documented(400, 401, 403, 404))
 
 
 def _project(project: ProjectDep) -> Project | None:
