@@ -113,3 +113,22 @@ def metric(
 ) -> float:
     """One sample's value (0 if absent)."""
     return scraped.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def greet_and_echo(
+    address: str, port: int, payload: bytes, source: str | None = None
+) -> tuple[str, bytes]:
+    """Through an endpoint to a greeting node: its greeting, then `payload` echoed."""
+    import socket
+
+    where = (source, 0) if source else None
+    with socket.create_connection((address, port), timeout=30, source_address=where) as sock:
+        sock.settimeout(30)
+        data = b""
+        while not data.endswith(b"\n"):
+            data += sock.recv(100)
+        sock.sendall(payload)
+        echoed = b""
+        while len(echoed) < len(payload):
+            echoed += sock.recv(65536)
+        return data.decode().strip(), echoed

@@ -4,7 +4,6 @@ existed (to the minute, the server's downtime included) and every byte the test 
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from tests.inbound.conftest import (
     make_customer,
     register_in_vpc,
 )
-from tests.support import wait_for
+from tests.support import greet_and_echo, wait_for
 
 runner = CliRunner()
 BASE = "/v1/project/alpha/service/kafka-1/privatelink/aws"
@@ -30,14 +29,7 @@ BASE = "/v1/project/alpha/service/kafka-1/privatelink/aws"
 
 def send(address: str, port: int, payload: bytes) -> None:
     """Through the endpoint: read the greeting, send `payload`, read its echo."""
-    with socket.create_connection((address, port), timeout=30) as sock:
-        data = b""
-        while not data.endswith(b"\n"):
-            data += sock.recv(100)
-        sock.sendall(payload)
-        echoed = b""
-        while len(echoed) < len(payload):
-            echoed += sock.recv(65536)
+    greet_and_echo(address, port, payload)
 
 
 def test_usage_is_exact_across_a_restart(

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-
 from tests.outbound.conftest import (
     LINKS,
     Platform,
     accept,
     customer_service,
 )
-from tests.support import metric, scrape, wait_for
+from tests.support import greet_and_echo, metric, scrape, wait_for
 
 
 def through(address: str, port: int, payload: bytes = b"ping\n") -> tuple[str, bytes]:
     """From the deployment's network (its subnet's .254): the greeting, then an echo."""
-    source = address.rsplit(".", 1)[0] + ".254"
-    with socket.create_connection((address, port), timeout=30, source_address=(source, 0)) as sock:
-        sock.settimeout(30)
-        data = b""
-        while not data.endswith(b"\n"):
-            data += sock.recv(100)
-        sock.sendall(payload)
-        echoed = b""
-        while len(echoed) < len(payload):
-            echoed += sock.recv(100)
-        return data.decode().strip(), echoed
+    return greet_and_echo(address, port, payload, source=address.rsplit(".", 1)[0] + ".254")
 
 
 def platform_endpoints(platform: Platform) -> list[dict[str, object]]:
