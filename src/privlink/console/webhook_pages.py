@@ -68,7 +68,7 @@ def create_webhook(
     state: StateDep,
     project: str,
     csrf: Csrf,
-    url: Url,
+    url: Url = "",  # checked after the project (an empty one is refused with the reason)
     events: Events = "",
 ) -> Response:
     auth.check_csrf(request, csrf)
