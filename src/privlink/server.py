@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from privlink import logs
 from privlink.app import create_app
-from privlink.services import demo_seed, sealed, tenancy
+from privlink.services import certificates, demo_seed, sealed, tenancy
 from privlink.settings import Settings
 from privlink.store import migrate, sealing
 from privlink.store.db import make_engine, make_sessionmaker
@@ -93,6 +93,7 @@ def serve(settings: Settings) -> None:
     engine = open_database(settings)
     with make_sessionmaker(engine, sealing.load(settings))() as session, session.begin():
         sealed.reseal(session)  # secrets stored before sealing existed
+        certificates.fill_client_certificates(session)  # users made before they existed
         issued = tenancy.ensure_admin_token(session)
         demo_secret = demo_seed.seed(session) if settings.demo else None
     if issued is not None:

@@ -155,3 +155,30 @@ def test_seal_and_open_round_trip(value: str) -> None:
     assert sealed_value.startswith(sealing.PREFIX)
     assert sealer.open(sealed_value) == value
     assert sealer.open(sealer.reseal(sealed_value)) == value
+
+
+def test_users_made_before_client_certificates_get_one_at_start(tmp_path: Path) -> None:
+    """A user stored without `access_cert` (before they existed) gets one, signed by the
+    project CA, its key sealed; a user who has one keeps it."""
+    settings = _install(tmp_path)
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine, sealing.load(settings))
+    with sessions() as session, session.begin():
+        service = session.scalars(select(Service)).one()
+        kept = dict(service.users[0])
+        old = {k: v for k, v in kept.items() if k not in ("access_cert", "access_key")}
+        service.users = [old, {**kept, "username": "other"}]
+    with sessions() as session, session.begin():
+        assert certificates.fill_client_certificates(session) == 1
+        assert certificates.fill_client_certificates(session) == 0  # once
+    with sessions() as session:
+        service = session.scalars(select(Service)).one()
+        first, second = service_view.users(session, service)
+        project = session.scalars(select(Project)).one()
+        assert project.ca_certificate is not None
+        ca = x509.load_pem_x509_certificate(project.ca_certificate.encode())
+    engine.dispose()
+    assert _matches(first["access_cert"], first["access_key"]) == "matches"
+    assert x509.load_pem_x509_certificate(first["access_cert"].encode()).issuer == ca.subject
+    assert service.users[0]["access_key"].startswith(sealing.PREFIX)
+    assert second["access_cert"] == kept["access_cert"]

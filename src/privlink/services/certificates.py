@@ -12,6 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privlink.domain import catalog
@@ -104,6 +105,23 @@ def client_certificate(session: Session, service: Service, username: str) -> tup
     key = ec.generate_private_key(ec.SECP256R1())
     cert = _issue(ca, ca_key, key, username, [], server=False)
     return cert, _key_pem(key)
+
+
+def fill_client_certificates(session: Session) -> int:
+    """Give every service user made before client certificates existed one (at start);
+    how many were issued."""
+    sealer = sealing.of(session)
+    issued = 0
+    for service in session.scalars(select(Service)):
+        users = [dict(user) for user in service.users]
+        missing = [user for user in users if "access_cert" not in user]
+        for user in missing:
+            cert, key = client_certificate(session, service, user["username"])
+            user["access_cert"], user["access_key"] = cert, sealer.seal(key)
+        if missing:
+            service.users = users
+            issued += len(missing)
+    return issued
 
 
 def _issue(
