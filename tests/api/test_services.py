@@ -66,7 +66,7 @@ class TestRegistry:
             ({"components": {"kafka": ["no-port"]}}, "HOST:PORT"),
             ({"components": {"kafka": ["h:70000"]}}, "HOST:PORT"),
             ({"components": {}}, "needs at least one component"),
-            ({"cloud_name": "eu-west-1"}, "aws-<region>"),
+            ({"cloud_name": "eu-west-1"}, "a cloud privlink knows"),
             ({"service_name": "Kafka_1"}, "Invalid service name"),
             ({"plan": "Business 4"}, "Invalid plan"),
         ],

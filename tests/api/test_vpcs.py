@@ -79,7 +79,7 @@ class TestProjectVpcs:
     def test_one_vpc_per_cloud_and_valid_input(self, api: Api) -> None:
         create_vpc(api)
         assert "one VPC per cloud" in create_vpc(api, status=409)["message"]
-        assert "aws-<region>" in create_vpc(api, cloud="gcp-x", status=400)["message"]
+        assert "a cloud privlink knows" in create_vpc(api, cloud="gcp-x", status=400)["message"]
         bad = api.client.post(
             "/v1/project/alpha/vpcs",
             json={"cloud_name": "aws-eu-west-1", "network_cidr": "8.8.8.0/24"},

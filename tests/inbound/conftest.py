@@ -85,14 +85,16 @@ def inbound(tmp_path: Path, greeting_nodes: dict[str, str]) -> Iterator[Inbound]
         yield Inbound(client=app.client, token=app.token, admin=app.admin, nodes=nodes)
 
 
-def register_in_vpc(inbound: Inbound, name: str = "kafka-1", plan: str = "business-4") -> str:
-    """A kafka service with the greeting nodes, inside an ACTIVE project VPC."""
+def register_in_vpc(
+    inbound: Inbound, name: str = "kafka-1", plan: str = "business-4", cloud: str = "aws-eu-west-1"
+) -> str:
+    """A kafka service with the greeting nodes, inside an ACTIVE project VPC of its cloud."""
     response = inbound.client.post(
         "/v1/project/alpha/service",
         json={
             "service_name": name,
             "service_type": "kafka",
-            "cloud_name": "aws-eu-west-1",
+            "cloud_name": cloud,
             "plan": plan,
             "components": inbound.nodes,
             "users": {"avnadmin": "s3cret"},
@@ -100,7 +102,9 @@ def register_in_vpc(inbound: Inbound, name: str = "kafka-1", plan: str = "busine
         headers=inbound.headers(inbound.admin),
     )
     assert response.status_code == 201, response.text
-    vpcs = inbound.call("GET", "/v1/project/alpha/vpcs")["vpcs"]
+    vpcs = [
+        v for v in inbound.call("GET", "/v1/project/alpha/vpcs")["vpcs"] if v["cloud_name"] == cloud
+    ]
     if vpcs:
         vpc_id = vpcs[0]["project_vpc_id"]
     else:
@@ -108,7 +112,7 @@ def register_in_vpc(inbound: Inbound, name: str = "kafka-1", plan: str = "busine
             "POST",
             "/v1/project/alpha/vpcs",
             201,
-            json={"cloud_name": "aws-eu-west-1", "network_cidr": "10.1.0.0/24"},
+            json={"cloud_name": cloud, "network_cidr": "10.1.0.0/24"},
         )["project_vpc_id"]
     wait_for(lambda: inbound.call("GET", f"/v1/project/alpha/vpcs/{vpc_id}")["state"] == "ACTIVE")
     inbound.call("PUT", f"/v1/project/alpha/service/{name}", json={"project_vpc_id": vpc_id})

@@ -41,7 +41,12 @@ class Desk:
         return message
 
     def service(
-        self, name: str, kind: str = "kafka", plan: str = "business-4", in_vpc: bool = True
+        self,
+        name: str,
+        kind: str = "kafka",
+        plan: str = "business-4",
+        in_vpc: bool = True,
+        cloud: str = "aws-eu-west-1",
     ) -> str:
         component = {"kafka": "kafka", "cassandra": "cassandra", "pg": "pg"}[kind]
         response = self.client.post(
@@ -49,7 +54,7 @@ class Desk:
             json={
                 "service_name": name,
                 "service_type": kind,
-                "cloud_name": "aws-eu-west-1",
+                "cloud_name": cloud,
                 "plan": plan,
                 "components": {component: ["127.0.0.1:9092"]},
             },
@@ -62,14 +67,15 @@ class Desk:
                 vpc = ProjectVpc(
                     id=f"vpc-{name}",
                     project_id=service.project_id,
-                    cloud_name="aws-eu-west-1",
+                    cloud_name=cloud,
                     network_cidr="10.0.0.0/24",
                     state="ACTIVE",
                 )
                 s.add(vpc)
                 s.flush()
                 service.project_vpc_id = vpc.id
-        return BASE.format(name=name)
+        provider = cloud.split("-", 1)[0]
+        return BASE.format(name=name).replace("/aws", f"/{provider}")
 
 
 @pytest.fixture
@@ -218,3 +224,102 @@ class TestFailed:
         events = desk.request("GET", "/v1/project/alpha/events").json()["events"]
         states = [e["state"] for e in events if e["kind"] == "privatelink"]
         assert states == ["creating", "failed", "creating", "active"]
+
+
+class TestAzureAndGoogleRefusals:
+    """Bad input to Azure and Google PrivateLinks changes nothing and says what is wanted."""
+
+    SUBSCRIPTION = "7551cbbb-5863-5385-896e-7b6df2a92c1c"
+
+    def _waiting(self, desk: Desk, path: str, plc: str) -> None:
+        """A connection the reconciler would have found, waiting for approval."""
+        from privlink.store.tables import Privatelink, PrivatelinkConnection
+
+        with desk.sessions() as s, s.begin():
+            pl = s.query(Privatelink).one()
+            pl.connections.append(
+                PrivatelinkConnection(
+                    id=plc, vpc_endpoint_id="vpce-0", owner="x", state="pending-user-approval"
+                )
+            )
+
+    def test_azure(self, desk: Desk) -> None:
+        path = desk.service("az-1", cloud="azure-westeurope")
+        for body, text in [
+            ({"user_subscription_ids": ["nope"]}, "Invalid Azure subscription ID"),
+            ({"user_subscription_ids": ["1234"]}, "Invalid Azure subscription ID"),
+            (
+                {
+                    "user_subscription_ids": [
+                        f"{i:08d}-0000-0000-0000-000000000000" for i in range(17)
+                    ]
+                },
+                "at most 16",
+            ),
+            ({"user_subscription_ids": []}, "at least one"),
+            ({}, "user_subscription_ids"),
+        ]:
+            assert text in desk.refused(400, "POST", path, json=body)
+        desk.refused(404, "GET", path)
+        body = {"user_subscription_ids": [self.SUBSCRIPTION]}
+        assert desk.request("POST", path, json=body).status_code == 200
+        assert "already has an Azure Private Link" in desk.refused(409, "POST", path, json=body)
+        plc = "plc0123456789a"
+        self._waiting(desk, path, plc)
+        desk.refused(404, "POST", f"{path}/connections/plc00000000000/approve")
+        desk.refused(400, "POST", f"{path}/connections/nope/approve")
+        ip = {"user_ip_address": "10.0.0.4"}
+        assert "approve it first" in desk.refused(409, "PUT", f"{path}/connections/{plc}", json=ip)
+        bad = {"user_ip_address": "10.0.0.256"}
+        assert "Invalid IP" in desk.refused(400, "PUT", f"{path}/connections/{plc}", json=bad)
+        listed = desk.request("GET", f"{path}/connections").json()["connections"]
+        assert listed == [
+            {
+                "privatelink_connection_id": plc,
+                "private_endpoint_id": "",
+                "state": "pending-user-approval",
+                "user_ip_address": None,
+            }
+        ]
+        assert desk.request("DELETE", path).json()["state"] == "deleting"
+        for method, suffix, payload in [
+            ("PUT", "", body),
+            ("DELETE", "", None),
+            ("POST", "/refresh", None),
+            ("POST", f"/connections/{plc}/approve", None),
+            ("PUT", f"/connections/{plc}", ip),
+        ]:
+            assert "being deleted" in desk.refused(409, method, path + suffix, json=payload)
+
+    def test_google(self, desk: Desk) -> None:
+        path = desk.service("gc-1", cloud="google-europe-west1")
+        assert "Unknown field" in desk.refused(400, "POST", path, json={"principals": [ARN]})
+        assert desk.request("POST", path, json={}).status_code == 200
+        assert "already has a Google" in desk.refused(409, "POST", path, json={})
+        plc = "plc0123456789a"
+        self._waiting(desk, path, plc)
+        approve = f"{path}/connections/{plc}/approve"
+        for value, text in [("300.0.0.1", "Invalid IP"), ("", "Invalid IP")]:
+            message = desk.refused(400, "POST", approve, json={"user_ip_address": value})
+            assert text in message
+        assert "user_ip_address" in desk.refused(400, "POST", approve, json={})
+        (conn,) = desk.request("GET", f"{path}/connections").json()["connections"]
+        assert conn["state"] == "pending-user-approval"
+        assert conn["user_ip_address"] is None
+        ok = desk.request("POST", approve, json={"user_ip_address": "10.0.0.4"})
+        assert ok.json()["state"] == "user-approved"
+        assert desk.request("DELETE", path).json()["state"] == "deleting"
+        for method, suffix in [("DELETE", ""), ("POST", "/refresh"), ("POST", "/connections/x")]:
+            response = desk.request(method, path + suffix, json={"user_ip_address": "10.0.0.4"})
+            assert response.status_code in (404, 405, 409), response.text
+        message = desk.refused(409, "POST", approve, json={"user_ip_address": "10.0.0.5"})
+        assert "being deleted" in message
+
+    def test_the_cloud_decides_the_flow(self, desk: Desk) -> None:
+        path = desk.service("az-2", cloud="azure-westeurope")
+        aws = path.replace("/azure", "/aws")
+        message = desk.refused(400, "POST", aws, json={"principals": [ARN]})
+        assert "runs in azure-westeurope" in message
+        assert "privatelink azure create" in message
+        desk.refused(400, "POST", path.replace("/azure", "/google"), json={})
+        desk.refused(404, "GET", aws)

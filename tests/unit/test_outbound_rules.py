@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from privlink.domain import outbound as rules
 from privlink.domain import validation
-from privlink.domain.cloud import REGIONS
+from privlink.domain.cloud import AWS_REGIONS as REGIONS
 from privlink.domain.errors import Conflict, Forbidden, InvalidInput, PrivlinkError
 
 labels = st.from_regex(r"[a-z][a-z0-9-]{0,62}", fullmatch=True)

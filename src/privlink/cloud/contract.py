@@ -78,6 +78,7 @@ class EndpointService:
     supported_ip_address_types: tuple[str, ...] = ("ipv4",)
     # False where the cloud hides a service's principals from consumers (AWS).
     principals_known: bool = True
+    resource_id: str = ""  # Azure: the Private Link Service's resource ID
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ class Endpoint:
     reason: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     ip_address_type: str = "ipv4"
+    # Azure: the private endpoint's resource ID; Google: its forwarding rule's path.
+    resource_id: str = ""
+    psc_connection_id: str = ""  # Google: the Private Service Connect connection ID
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,12 @@ class CloudDriver(ABC):
 
         AWS shows a service owner nothing of its consumers' security groups: None.
         """
+        return None
+
+    def endpoint_networks(self, endpoint_id: str) -> list[str] | None:
+        """The address ranges of a consumer endpoint's subnets, if this side may see them.
+
+        Azure and Google show a service owner only the endpoint's ID: None."""
         return None
 
     def probe_source(self, endpoint: Endpoint) -> str | None:

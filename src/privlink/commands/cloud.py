@@ -44,11 +44,38 @@ apps = {}
 for group, text in groups.items():
     apps[group] = typer.Typer(help=text, no_args_is_help=True, rich_markup_mode=None)
     app.add_typer(apps[group], name=group)
+# The customer's side in the other clouds the local cloud emulates: `cloud azure vnet …`.
+nested = {
+    "azure": (
+        "Drive the local cloud as a customer drives Azure (region default westeurope).",
+        {
+            "vnet": "Virtual networks.",
+            "subnet": "Subnets of a VNet.",
+            "private-endpoint": "Private endpoints to Private Link Services.",
+        },
+    ),
+    "gcp": (
+        "Drive the local cloud as a customer drives Google Cloud (region default europe-west1).",
+        {
+            "network": "VPC networks.",
+            "subnet": "Subnets of a network.",
+            "endpoint": "Private Service Connect endpoints (forwarding rules).",
+        },
+    ),
+}
+for cloud_name, (text, subgroups) in nested.items():
+    parent = typer.Typer(help=text, no_args_is_help=True, rich_markup_mode=None)
+    app.add_typer(parent, name=cloud_name)
+    for group, group_text in subgroups.items():
+        apps[f"{cloud_name} {group}"] = typer.Typer(
+            help=group_text, no_args_is_help=True, rich_markup_mode=None
+        )
+        parent.add_typer(apps[f"{cloud_name} {group}"], name=group)
 
 # name -> (flags, help, environment variable, default): declared once, used twice.
 SHARED: dict[str, tuple[tuple[str, ...], str, str | None, Any]] = {
     "account": (("--account", "-A"), "Account name or ID.", "PRIVLINK_CLOUD_ACCOUNT", None),
-    "region": (("--region", "-r"), "Region.", "PRIVLINK_CLOUD_REGION", DEFAULT_REGION),
+    "region": (("--region", "-r"), "Region.", "PRIVLINK_CLOUD_REGION", None),
     "url": (("--url",), "privlink API.", "PRIVLINK_URL", None),
     "as_json": (("--json",), "Print JSON for scripts.", None, False),
 }
@@ -122,8 +149,11 @@ class Scope:
             typer.echo(f"Deleted {what} {name}.")
 
 
-def command(group: str, name: str, *, scoped: bool = True) -> Callable[[Callable[..., Any]], Any]:
-    """Register `function(scope, …)` as `privlink cloud GROUP NAME` with the shared options."""
+def command(
+    group: str, name: str, *, scoped: bool = True, region: str = DEFAULT_REGION
+) -> Callable[[Callable[..., Any]], Any]:
+    """Register `function(scope, …)` as `privlink cloud GROUP NAME` with the shared options;
+    `region`: where it acts when none is given."""
 
     def register(function: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(function)
@@ -137,7 +167,7 @@ def command(group: str, name: str, *, scoped: bool = True) -> Callable[[Callable
                 fail("Give the account with --account NAME or PRIVLINK_CLOUD_ACCOUNT")
             scope = Scope(
                 account=pick["account"] or "",
-                region=pick["region"] or DEFAULT_REGION,
+                region=pick["region"] or region,
                 url=pick["url"],
                 as_json=bool(pick["as_json"]),
             )
@@ -689,3 +719,213 @@ def dns_resolve(
     typer.echo(f"status: {status}")
     if rows:
         show(rows, as_json=False, columns=["name", "type", "value", "ttl"])
+
+
+# -- Azure and Google Cloud: the same networks and endpoints, in their words ----------
+# The local cloud's endpoint states as Azure's private endpoint connections and Google's
+# PSC endpoints name them.
+AZURE_STATUS = {
+    "pendingAcceptance": "Pending",
+    "pending": "Approved",
+    "available": "Approved",
+    "rejected": "Rejected",
+}
+GOOGLE_STATUS = {
+    "pendingAcceptance": "PENDING",
+    "pending": "ACCEPTED",
+    "available": "ACCEPTED",
+    "rejected": "REJECTED",
+}
+AZURE_REGION, GOOGLE_REGION = "westeurope", "europe-west1"
+Cidr = Annotated[str, typer.Option(help="The network's CIDR.")]
+
+
+def _first_zone(scope: Scope, cloud: str) -> str:
+    """Azure and Google subnets are regional: the local cloud places them in a zone."""
+    from privlink.domain.cloud import PROVIDERS  # pure and small: no server import
+
+    zones = PROVIDERS[cloud].get(scope.region)
+    if zones is None:
+        fail(
+            f"{scope.region} is not a {cloud} region the local cloud has; give one of "
+            f"{', '.join(sorted(PROVIDERS[cloud]))} with --region"
+        )
+    return zones[0]
+
+
+def _in_words(endpoint: dict[str, Any], words: dict[str, str], provider: str) -> dict[str, Any]:
+    status = words.get(endpoint["state"], "Disconnected" if provider == "azure" else "CLOSED")
+    address = endpoint["addresses"][0]["address"] if endpoint["addresses"] else None
+    return endpoint | {"status": status, "ip_address": address}
+
+
+def _network_create(scope: Scope, cidr: str, cloud: str) -> None:
+    _first_zone(scope, cloud)
+    scope.show(scope.post("/vpcs", {"cidr": cidr}), ["id", "region", "cidr", "private_range"])
+
+
+def _subnet_create(scope: Scope, network: str, cloud: str) -> None:
+    body = {"vpc_id": network, "az_id": _first_zone(scope, cloud)}
+    scope.show(scope.post("/subnets", body), ["id", "vpc_id", "cidr", "private_range"])
+
+
+def _subnets(scope: Scope, network: str | None) -> None:
+    rows = scope.get("/subnets", vpc_id=network)["subnets"]
+    scope.show(rows, ["id", "vpc_id", "cidr", "private_range"])
+
+
+def _endpoint_create(
+    scope: Scope, cloud: str, network: str, subnet: str, target: str, address: str | None
+) -> dict[str, Any]:
+    _first_zone(scope, cloud)
+    body = {"vpc_id": network, "service_name": target, "subnet_ids": [subnet], "address": address}
+    return dict(scope.post("/endpoints", body))
+
+
+AZURE_ENDPOINT_COLUMNS = ["id", "resource_id", "status", "ip_address", "service_name"]
+GOOGLE_ENDPOINT_COLUMNS = ["id", "resource_id", "psc_connection_id", "status", "ip_address"]
+
+
+def _show_in_words(scope: Scope, value: Any, cloud: str) -> None:
+    """Endpoints (a list) or one endpoint, with their status in the cloud's words."""
+    words, columns = (
+        (AZURE_STATUS, AZURE_ENDPOINT_COLUMNS)
+        if cloud == "azure"
+        else (GOOGLE_STATUS, GOOGLE_ENDPOINT_COLUMNS)
+    )
+    if isinstance(value, list):
+        scope.show([_in_words(r, words, cloud) for r in value], columns)
+    else:
+        scope.show(_in_words(value, words, cloud), columns)
+
+
+@command("azure vnet", "create", region=AZURE_REGION)
+def azure_vnet_create(scope: Scope, cidr: Cidr = "10.0.0.0/16") -> None:
+    """Create a virtual network."""
+    _network_create(scope, cidr, "azure")
+
+
+@command("azure vnet", "list", region=AZURE_REGION)
+def azure_vnet_list(scope: Scope) -> None:
+    """List the virtual networks."""
+    scope.show(scope.get("/vpcs")["vpcs"])
+
+
+@command("azure subnet", "create", region=AZURE_REGION)
+def azure_subnet_create(scope: Scope, vnet: Annotated[str, typer.Option(help="VNet ID.")]) -> None:
+    """Create a subnet; its private range is where endpoints get their addresses."""
+    _subnet_create(scope, vnet, "azure")
+
+
+@command("azure subnet", "list", region=AZURE_REGION)
+def azure_subnet_list(
+    scope: Scope, vnet: Annotated[str | None, typer.Option(help="Only this VNet.")] = None
+) -> None:
+    """List the subnets."""
+    _subnets(scope, vnet)
+
+
+@command("azure private-endpoint", "create", region=AZURE_REGION)
+def azure_pe_create(
+    scope: Scope,
+    vnet: Annotated[str, typer.Option(help="VNet ID.")],
+    subnet: Annotated[str, typer.Option(help="Subnet ID.")],
+    alias: Annotated[str, typer.Option(help="The Private Link Service's alias.")],
+    ip_address: Annotated[
+        str | None, typer.Option(help="A static private address in the subnet.")
+    ] = None,
+    wait: Wait = False,
+    timeout: Timeout = 300,
+) -> None:
+    """Create a private endpoint to a Private Link Service; it waits for the owner's
+    approval (Pending)."""
+    created = _endpoint_create(scope, "azure", vnet, subnet, alias, ip_address)
+    _show_in_words(scope, _endpoint(scope, created["id"], wait, timeout), "azure")
+
+
+@command("azure private-endpoint", "show", region=AZURE_REGION)
+def azure_pe_show(
+    scope: Scope, endpoint_id: str, wait: Wait = False, timeout: Timeout = 300
+) -> None:
+    """Show a private endpoint: its connection status and private address."""
+    _show_in_words(scope, _endpoint(scope, endpoint_id, wait, timeout), "azure")
+
+
+@command("azure private-endpoint", "list", region=AZURE_REGION)
+def azure_pe_list(scope: Scope) -> None:
+    """List your private endpoints."""
+    _show_in_words(scope, scope.get("/endpoints")["endpoints"], "azure")
+
+
+@command("azure private-endpoint", "delete", region=AZURE_REGION)
+def azure_pe_delete(scope: Scope, endpoint_id: str) -> None:
+    """Delete a private endpoint."""
+    scope.delete(f"/endpoints/{endpoint_id}")
+    scope.deleted("private endpoint", endpoint_id)
+
+
+@command("gcp network", "create", region=GOOGLE_REGION)
+def gcp_network_create(scope: Scope, cidr: Cidr = "10.0.0.0/16") -> None:
+    """Create a VPC network."""
+    _network_create(scope, cidr, "google")
+
+
+@command("gcp network", "list", region=GOOGLE_REGION)
+def gcp_network_list(scope: Scope) -> None:
+    """List the VPC networks."""
+    scope.show(scope.get("/vpcs")["vpcs"])
+
+
+@command("gcp subnet", "create", region=GOOGLE_REGION)
+def gcp_subnet_create(
+    scope: Scope, network: Annotated[str, typer.Option(help="Network ID.")]
+) -> None:
+    """Create a subnet; its private range is where endpoints get their addresses."""
+    _subnet_create(scope, network, "google")
+
+
+@command("gcp subnet", "list", region=GOOGLE_REGION)
+def gcp_subnet_list(
+    scope: Scope, network: Annotated[str | None, typer.Option(help="Only this network.")] = None
+) -> None:
+    """List the subnets."""
+    _subnets(scope, network)
+
+
+@command("gcp endpoint", "create", region=GOOGLE_REGION)
+def gcp_endpoint_create(
+    scope: Scope,
+    network: Annotated[str, typer.Option(help="Network ID.")],
+    subnet: Annotated[str, typer.Option(help="Subnet ID.")],
+    target: Annotated[str, typer.Option(help="The service attachment.")],
+    address: Annotated[
+        str | None, typer.Option(help="The endpoint's internal address, in the subnet.")
+    ] = None,
+    wait: Wait = False,
+    timeout: Timeout = 300,
+) -> None:
+    """Create a Private Service Connect endpoint (a forwarding rule) to a service
+    attachment; it waits (PENDING) until the producer accepts it."""
+    created = _endpoint_create(scope, "google", network, subnet, target, address)
+    _show_in_words(scope, _endpoint(scope, created["id"], wait, timeout), "google")
+
+
+@command("gcp endpoint", "show", region=GOOGLE_REGION)
+def gcp_endpoint_show(
+    scope: Scope, endpoint_id: str, wait: Wait = False, timeout: Timeout = 300
+) -> None:
+    """Show an endpoint: its status, PSC connection ID and address."""
+    _show_in_words(scope, _endpoint(scope, endpoint_id, wait, timeout), "google")
+
+
+@command("gcp endpoint", "list", region=GOOGLE_REGION)
+def gcp_endpoint_list(scope: Scope) -> None:
+    """List your PSC endpoints."""
+    _show_in_words(scope, scope.get("/endpoints")["endpoints"], "google")
+
+
+@command("gcp endpoint", "delete", region=GOOGLE_REGION)
+def gcp_endpoint_delete(scope: Scope, endpoint_id: str) -> None:
+    """Delete a PSC endpoint."""
+    scope.delete(f"/endpoints/{endpoint_id}")
+    scope.deleted("endpoint", endpoint_id)

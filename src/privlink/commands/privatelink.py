@@ -32,9 +32,31 @@ aws_app = typer.Typer(
 connection_app = typer.Typer(
     help="Customer connections.", no_args_is_help=True, rich_markup_mode=None
 )
+azure_app = typer.Typer(
+    help="Azure Private Link: publish the service to customers' VNets.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+google_app = typer.Typer(
+    help="Google Private Service Connect: publish the service to customers' VPCs.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+azure_connection_app = typer.Typer(
+    help="Customers' private endpoints.", no_args_is_help=True, rich_markup_mode=None
+)
+google_connection_app = typer.Typer(
+    help="Customers' Private Service Connect endpoints.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 service_app.add_typer(privatelink_app, name="privatelink")
 privatelink_app.add_typer(aws_app, name="aws")
+privatelink_app.add_typer(azure_app, name="azure")
+privatelink_app.add_typer(google_app, name="google")
 aws_app.add_typer(connection_app, name="connection")
+azure_app.add_typer(azure_connection_app, name="connection")
+google_app.add_typer(google_connection_app, name="connection")
 
 Project = Annotated[
     str | None,
@@ -47,10 +69,10 @@ Principals = Annotated[
 COLUMNS = ("aws_service_id", "aws_service_name", "principals", "state")
 
 
-def _base(project: str | None, service: str) -> str:
+def _base(project: str | None, service: str, provider: str = "aws") -> str:
     if not project:
         fail("Give the project with --project NAME or PRIVLINK_PROJECT")
-    return f"/v1/project/{project}/service/{service}/privatelink/aws"
+    return f"/v1/project/{project}/service/{service}/privatelink/{provider}"
 
 
 def _state(client: Client, base: str) -> dict[str, Any]:
@@ -86,6 +108,28 @@ def follow(client: Client, base: str, want: str | None, timeout: float) -> dict[
     )
 
 
+def _create(base: str, body: dict[str, Any], wait: bool, timeout: float, url: str | None) -> Any:
+    def action(client: Client) -> Any:
+        created = client.post(base, body)
+        if wait:
+            follow(client, base, "active", timeout)
+            return client.get(base)
+        return created
+
+    return call(action, url)
+
+
+def _delete(base: str, wait: bool, timeout: float, url: str | None) -> Any:
+    def action(client: Client) -> Any:
+        deleted = client.delete(base)
+        if wait:
+            follow(client, base, None, timeout)
+            return {**deleted, "state": "deleted"}
+        return deleted
+
+    return call(action, url)
+
+
 @aws_app.command("create")
 def create(
     service: str,
@@ -97,16 +141,10 @@ def create(
     url: Url = None,
 ) -> None:
     """Publish SERVICE: a load balancer and an endpoint service allowing the principals."""
-    base = _base(project, service)
-
-    def action(client: Client) -> Any:
-        created = client.post(base, {"principals": principal or None})
-        if wait:
-            follow(client, base, "active", timeout)
-            return client.get(base)
-        return created
-
-    show(call(action, url), as_json=as_json, columns=COLUMNS)
+    body = {"principals": principal or None}
+    show(
+        _create(_base(project, service), body, wait, timeout, url), as_json=as_json, columns=COLUMNS
+    )
 
 
 @aws_app.command("get")
@@ -139,16 +177,7 @@ def delete(
     url: Url = None,
 ) -> None:
     """Delete the PrivateLink: connections are rejected, its cloud resources removed."""
-    base = _base(project, service)
-
-    def action(client: Client) -> Any:
-        deleted = client.delete(base)
-        if wait:
-            follow(client, base, None, timeout)
-            return {**deleted, "state": "deleted"}
-        return deleted
-
-    show(call(action, url), as_json=as_json, columns=COLUMNS)
+    show(_delete(_base(project, service), wait, timeout, url), as_json=as_json, columns=COLUMNS)
 
 
 @aws_app.command("refresh")
@@ -170,7 +199,11 @@ def connections(
 @aws_app.command("status")
 def status(service: str, project: Project = None, as_json: Json = False, url: Url = None) -> None:
     """State with reason, and the listener port of every component and broker."""
-    body = call(lambda c: c.get(_base(project, service) + "/status"), url)
+    _status(_base(project, service), service, as_json, url)
+
+
+def _status(base: str, service: str, as_json: bool, url: str | None) -> None:
+    body = call(lambda c: c.get(base + "/status"), url)
     if as_json:
         show(body, as_json=True)
         return
@@ -190,7 +223,10 @@ def validate(
     url: Url = None,
 ) -> None:
     """Check every hop from the customers' endpoints to the nodes; exit 1 if one is broken."""
-    base = _base(project, service)
+    _validate(_base(project, service), connection, as_json, url)
+
+
+def _validate(base: str, connection: str | None, as_json: bool, url: str | None) -> None:
     result = call(lambda c: c.get(base + "/validate", connection=connection), url)
     print_hops(result, as_json)
 
@@ -207,6 +243,262 @@ def print_hops(result: dict[str, Any], as_json: bool) -> None:
         typer.echo("All hops hold." if result["ok"] else f"Broken hop: {result['broken']}")
     if not result["ok"]:
         raise typer.Exit(1)
+
+
+# -- Azure ------------------------------------------------------------------------
+Subscriptions = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--user-subscription-id", help="Azure subscription ID allowed to connect (repeatable)."
+    ),
+]
+AZURE_COLUMNS = ("azure_service_alias", "user_subscription_ids", "state", "message")
+AZURE_CONNECTION_COLUMNS = (
+    "privatelink_connection_id",
+    "private_endpoint_id",
+    "state",
+    "user_ip_address",
+)
+ConnectionId = Annotated[str, typer.Argument(help="The connection's plc… ID.")]
+Connection = Annotated[
+    str | None,
+    typer.Option("--privatelink-connection-id", "-p", help="Only this plc… ID."),
+]
+
+
+@azure_app.command("create")
+def azure_create(
+    service: str,
+    user_subscription_id: Subscriptions = None,
+    project: Project = None,
+    wait: Wait = False,
+    timeout: Timeout = 600,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Publish SERVICE: a Private Link Service visible to the subscriptions."""
+    base = _base(project, service, "azure")
+    body = {"user_subscription_ids": user_subscription_id or []}
+    show(_create(base, body, wait, timeout, url), as_json=as_json, columns=AZURE_COLUMNS)
+
+
+@azure_app.command("get")
+def azure_get(
+    service: str, project: Project = None, as_json: Json = False, url: Url = None
+) -> None:
+    """Show the Azure Private Link of SERVICE (its alias, once active)."""
+    base = _base(project, service, "azure")
+    show(call(lambda c: c.get(base), url), as_json=as_json, columns=AZURE_COLUMNS)
+
+
+@azure_app.command("update")
+def azure_update(
+    service: str,
+    user_subscription_id: Subscriptions = None,
+    project: Project = None,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Replace the whole list of subscriptions the service is visible to."""
+    base = _base(project, service, "azure")
+    body = {"user_subscription_ids": user_subscription_id or []}
+    show(
+        call(lambda c: c.request("PUT", base, json=body), url),
+        as_json=as_json,
+        columns=AZURE_COLUMNS,
+    )
+
+
+@azure_app.command("delete")
+def azure_delete(
+    service: str,
+    project: Project = None,
+    wait: Wait = False,
+    timeout: Timeout = 600,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Delete the Azure Private Link and its cloud resources."""
+    base = _base(project, service, "azure")
+    show(_delete(base, wait, timeout, url), as_json=as_json, columns=AZURE_COLUMNS)
+
+
+@azure_app.command("refresh")
+def azure_refresh(service: str, project: Project = None, url: Url = None) -> None:
+    """Look for customers' new private endpoints now."""
+    call(lambda c: c.post(_base(project, service, "azure") + "/refresh"), url)
+    typer.echo("Refreshed.")
+
+
+@azure_app.command("status")
+def azure_status(
+    service: str, project: Project = None, as_json: Json = False, url: Url = None
+) -> None:
+    """State with reason, and the listener port of every component and broker."""
+    _status(_base(project, service, "azure"), service, as_json, url)
+
+
+@azure_app.command("validate")
+def azure_validate(
+    service: str,
+    connection: Connection = None,
+    project: Project = None,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Check every hop from the customers' endpoints to the nodes; exit 1 if one is broken."""
+    _validate(_base(project, service, "azure"), connection, as_json, url)
+
+
+@azure_connection_app.command("list")
+def azure_connections(
+    service: str, project: Project = None, as_json: Json = False, url: Url = None
+) -> None:
+    """Customers' private endpoints, with their plc… IDs and states."""
+    base = _base(project, service, "azure")
+    rows = call(lambda c: c.get(base + "/connections"), url)["connections"]
+    show(rows, as_json=as_json, columns=AZURE_CONNECTION_COLUMNS)
+
+
+@azure_connection_app.command("approve")
+def azure_approve(
+    service: str,
+    privatelink_connection_id: ConnectionId,
+    project: Project = None,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Approve a connection waiting in pending-user-approval."""
+    path = f"{_base(project, service, 'azure')}/connections/{privatelink_connection_id}/approve"
+    show(call(lambda c: c.post(path), url), as_json=as_json, columns=AZURE_CONNECTION_COLUMNS)
+
+
+@azure_connection_app.command("update")
+def azure_connection_update(
+    service: str,
+    privatelink_connection_id: ConnectionId,
+    endpoint_ip_address: Annotated[
+        str, typer.Option(help="The private endpoint's private IP address.")
+    ],
+    project: Project = None,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Report the private endpoint's address: the connection's name points there."""
+    path = f"{_base(project, service, 'azure')}/connections/{privatelink_connection_id}"
+    body = {"user_ip_address": endpoint_ip_address}
+    show(
+        call(lambda c: c.request("PUT", path, json=body), url),
+        as_json=as_json,
+        columns=AZURE_CONNECTION_COLUMNS,
+    )
+
+
+# -- Google -----------------------------------------------------------------------
+GOOGLE_COLUMNS = ("google_service_attachment", "state", "message")
+GOOGLE_CONNECTION_COLUMNS = (
+    "privatelink_connection_id",
+    "psc_connection_id",
+    "state",
+    "user_ip_address",
+)
+
+
+@google_app.command("create")
+def google_create(
+    service: str,
+    project: Project = None,
+    wait: Wait = False,
+    timeout: Timeout = 600,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Publish SERVICE: a service attachment; each endpoint waits for approval."""
+    base = _base(project, service, "google")
+    show(_create(base, {}, wait, timeout, url), as_json=as_json, columns=GOOGLE_COLUMNS)
+
+
+@google_app.command("get")
+def google_get(
+    service: str, project: Project = None, as_json: Json = False, url: Url = None
+) -> None:
+    """Show the service attachment of SERVICE."""
+    base = _base(project, service, "google")
+    show(call(lambda c: c.get(base), url), as_json=as_json, columns=GOOGLE_COLUMNS)
+
+
+@google_app.command("delete")
+def google_delete(
+    service: str,
+    project: Project = None,
+    wait: Wait = False,
+    timeout: Timeout = 600,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Delete the service attachment and its cloud resources."""
+    base = _base(project, service, "google")
+    show(_delete(base, wait, timeout, url), as_json=as_json, columns=GOOGLE_COLUMNS)
+
+
+@google_app.command("refresh")
+def google_refresh(
+    service: str, project: Project = None, as_json: Json = False, url: Url = None
+) -> None:
+    """Look for customers' new endpoints now."""
+    base = _base(project, service, "google")
+    show(call(lambda c: c.post(base + "/refresh"), url), as_json=as_json, columns=GOOGLE_COLUMNS)
+
+
+@google_app.command("status")
+def google_status(
+    service: str, project: Project = None, as_json: Json = False, url: Url = None
+) -> None:
+    """State with reason, and the listener port of every component and broker."""
+    _status(_base(project, service, "google"), service, as_json, url)
+
+
+@google_app.command("validate")
+def google_validate(
+    service: str,
+    connection: Connection = None,
+    project: Project = None,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Check every hop from the customers' endpoints to the nodes; exit 1 if one is broken."""
+    _validate(_base(project, service, "google"), connection, as_json, url)
+
+
+@google_connection_app.command("list")
+def google_connections(
+    service: str, project: Project = None, as_json: Json = False, url: Url = None
+) -> None:
+    """Customers' endpoints, with their plc… and PSC connection IDs."""
+    base = _base(project, service, "google")
+    rows = call(lambda c: c.get(base + "/connections"), url)["connections"]
+    show(rows, as_json=as_json, columns=GOOGLE_CONNECTION_COLUMNS)
+
+
+@google_connection_app.command("approve")
+def google_approve(
+    service: str,
+    privatelink_connection_id: Annotated[
+        str, typer.Option(help="The plc… ID of the connection to approve.")
+    ],
+    user_ip_address: Annotated[
+        str, typer.Option(help="The address of the customer's PSC endpoint.")
+    ],
+    project: Project = None,
+    as_json: Json = False,
+    url: Url = None,
+) -> None:
+    """Approve a waiting connection with its endpoint's address."""
+    path = f"{_base(project, service, 'google')}/connections/{privatelink_connection_id}/approve"
+    body = {"user_ip_address": user_ip_address}
+    show(
+        call(lambda c: c.post(path, body), url), as_json=as_json, columns=GOOGLE_CONNECTION_COLUMNS
+    )
 
 
 def events(

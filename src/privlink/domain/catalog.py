@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from privlink.domain.cloud import REGIONS
+from privlink.domain.cloud import PROVIDERS
 from privlink.domain.errors import InvalidInput
 
 COMPONENTS: dict[str, tuple[str, ...]] = {
@@ -21,7 +21,7 @@ NO_PRIVATELINK = frozenset({"cassandra", "m3db"})
 # Plans whose tier includes PrivateLink; tiers are the plan's prefix (`business-4`).
 PRIVATELINK_TIERS = frozenset({"business", "premium", "dedicated"})
 TIERS = frozenset({"free", "hobbyist", "startup", *PRIVATELINK_TIERS})
-_CLOUD = re.compile(r"aws-([a-z]{2}(?:-[a-z]+)+-\d)", re.ASCII)
+_CLOUD = re.compile(r"(aws|azure|google)-([a-z0-9-]{2,30})", re.ASCII)
 _NODE = re.compile(r"(?P<host>[A-Za-z0-9.-]{1,253}):(?P<port>\d{1,5})", re.ASCII)
 _PLAN = re.compile(r"[a-z]+(?:-[a-z0-9]+)*", re.ASCII)
 
@@ -41,16 +41,26 @@ def component(kind: str, value: str) -> str:
     )
 
 
+def cloud_names() -> list[str]:
+    """Every cloud name privlink knows: `aws-eu-west-1`, `azure-westeurope`, `google-…`."""
+    return [f"{p}-{r}" for p, regions in PROVIDERS.items() for r in sorted(regions)]
+
+
 def cloud_region(cloud_name: str) -> str:
-    """The AWS region of a cloud name such as `aws-eu-west-1`."""
+    """The region of a cloud name such as `aws-eu-west-1` or `azure-westeurope`."""
     match = _CLOUD.fullmatch(cloud_name)
-    if match is None or match.group(1) not in REGIONS:
-        known = ", ".join(f"aws-{r}" for r in sorted(REGIONS))
+    if match is None or match.group(2) not in PROVIDERS[match.group(1)]:
         raise InvalidInput(
-            f"Unknown cloud {cloud_name[:80]!r}; accepted: aws-<region> for a region privlink "
-            f"knows: {known}"
+            f"Unknown cloud {cloud_name[:80]!r}; accepted: a cloud privlink knows: "
+            f"{', '.join(cloud_names())}"
         )
-    return match.group(1)
+    return match.group(2)
+
+
+def cloud_provider(cloud_name: str) -> str:
+    """Which cloud a cloud name is in: aws, azure or google."""
+    cloud_region(cloud_name)
+    return cloud_name.split("-", 1)[0]
 
 
 def node(value: str) -> tuple[str, int]:

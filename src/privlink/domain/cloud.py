@@ -21,6 +21,34 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "us-west-2": ("usw2-az1", "usw2-az2", "usw2-az3"),
     "ap-southeast-2": ("apse2-az1", "apse2-az2", "apse2-az3"),
 }
+# Azure and Google Cloud regions the local cloud emulates. Their zones get IDs in the same
+# shape (the local cloud places subnets by them); customers of those clouds never see them.
+AZURE_REGIONS: dict[str, tuple[str, ...]] = {
+    "westeurope": ("azwe1-az1", "azwe1-az2", "azwe1-az3"),
+    "northeurope": ("azne1-az1", "azne1-az2", "azne1-az3"),
+    "eastus": ("azeu1-az1", "azeu1-az2", "azeu1-az3"),
+}
+GOOGLE_REGIONS: dict[str, tuple[str, ...]] = {
+    "europe-west1": ("gew1-az1", "gew1-az2", "gew1-az3"),
+    "europe-west4": ("gew4-az1", "gew4-az2", "gew4-az3"),
+    "us-central1": ("guc1-az1", "guc1-az2", "guc1-az3"),
+}
+AWS_REGIONS = dict(REGIONS)
+PROVIDERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "aws": AWS_REGIONS,
+    "azure": AZURE_REGIONS,
+    "google": GOOGLE_REGIONS,
+}
+REGIONS.update(AZURE_REGIONS)
+REGIONS.update(GOOGLE_REGIONS)
+
+
+def provider_of(region_name: str) -> str:
+    """Which cloud a region is of: aws, azure or google."""
+    for provider, regions in PROVIDERS.items():
+        if region_name in regions:
+            return provider
+    raise InvalidInput(f"Unknown region {region_name!r}; available: {', '.join(sorted(REGIONS))}")
 
 
 def region(name: str) -> str:

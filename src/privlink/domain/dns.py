@@ -93,11 +93,17 @@ def zonal_host(connection: str, az_id: str) -> str:
 
 
 def connection_records(
-    host: str, addresses: Sequence[tuple[str, str]], node_units: Iterable[str], alias: str = ""
+    host: str,
+    addresses: Sequence[tuple[str, str]],
+    node_units: Iterable[str],
+    alias: str = "",
+    *,
+    zonal: bool = True,
 ) -> list[Record]:
     """The records of one connection: `addresses` are its endpoint's (AZ ID, address).
     Where the cloud shows the service's owner no addresses, only the endpoint's own DNS
-    name (AWS), the names are CNAMEs to that `alias`."""
+    name (AWS), the names are CNAMEs to that `alias`. `zonal`: a name per AZ too (not for
+    Azure's and Google's regional endpoints)."""
     every = tuple(sorted({address for _, address in addresses}))
     if not every:
         if not alias:
@@ -107,7 +113,7 @@ def connection_records(
     records = [Record(host, "A", every)]
     records += [Record(node_host(host, unit), "A", every) for unit in node_units]
     by_az: dict[str, set[str]] = {}
-    for az, address in addresses:
+    for az, address in addresses if zonal else ():
         by_az.setdefault(az, set()).add(address)
     records += [Record(zonal_host(host, az), "A", tuple(sorted(a))) for az, a in by_az.items()]
     return sorted(records)

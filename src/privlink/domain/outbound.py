@@ -181,6 +181,11 @@ def deployment_key(project: str, service: str) -> str:
 def deployment(project: str, service: str, cloud_name: str) -> tuple[str, tuple[str, ...], str]:
     """A deployment's (region, AZ IDs, role name): what the customer builds against."""
     region = catalog.cloud_region(cloud_name)
+    if catalog.cloud_provider(cloud_name) != "aws":
+        raise InvalidInput(
+            f"Outbound links reach endpoint services in AWS; service in {cloud_name} cannot "
+            "make one (move it to an aws-<region> cloud)"
+        )
     zones = REGIONS[region]
     key = deployment_key(project, service)
     return region, deployment_azs(zones, key), role_name(project, service)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -10,6 +12,8 @@ from privlink.domain import catalog, validation
 from privlink.domain.errors import Conflict, Forbidden, InvalidInput
 
 MAX_PRINCIPALS = 16  # AWS's default quota of allowed principals per endpoint service
+MAX_SUBSCRIPTIONS = 16  # Azure subscriptions one PrivateLink may be visible to
+AWS, AZURE, GOOGLE = "aws", "azure", "google"
 
 CREATING, ACTIVE, DELETING, FAILED = "creating", "active", "deleting", "failed"
 STATES = (CREATING, ACTIVE, DELETING, FAILED)
@@ -41,6 +45,46 @@ def principals(value: Sequence[str] | None) -> list[str]:
             "instead of its users and roles"
         )
     return unique
+
+
+def subscription_id(value: str) -> str:
+    """An Azure subscription ID: a GUID, kept in lowercase."""
+    try:
+        parsed = uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        parsed = None
+    if parsed is None or len(value) != 36:
+        raise InvalidInput(
+            f"Invalid Azure subscription ID {str(value)[:80]!r}; accepted: a GUID such as "
+            "00000000-0000-0000-0000-000000000000"
+        )
+    return str(parsed)
+
+
+def subscription_ids(value: Sequence[str] | None) -> list[str]:
+    """The subscriptions an Azure PrivateLink is visible to: 1-16 GUIDs, duplicates dropped."""
+    if not value:
+        raise InvalidInput(
+            "Give at least one Azure subscription allowed to connect (--user-subscription-id GUID)"
+        )
+    unique = list(dict.fromkeys(subscription_id(v) for v in value))
+    if len(unique) > MAX_SUBSCRIPTIONS:
+        raise InvalidInput(
+            f"{len(unique)} subscriptions given; a PrivateLink is visible to at most "
+            f"{MAX_SUBSCRIPTIONS}"
+        )
+    return unique
+
+
+def user_ip(value: str) -> str:
+    """The private IP address of a customer's endpoint, as the customer reports it."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise InvalidInput(
+            f"Invalid IP address {str(value)[:60]!r}; accepted: the endpoint's private IPv4 "
+            "or IPv6 address, e.g. 10.0.0.4"
+        ) from None
 
 
 def access(user_config: Mapping[str, object]) -> dict[str, bool]:

@@ -85,6 +85,10 @@ class Desired:
     service: str
     connections: dict[str, str]  # endpoint ID -> connection ID, of those recorded
     dns_published: tuple[dns.Record, ...]
+    provider: str = rules.AWS
+    # Azure and Google: endpoint ID -> the address the customer reported, of connections
+    # the customer approved (None: not reported yet).
+    approved: dict[str, str | None] | None = None
 
 
 def _read(sessions: sessionmaker[Session], pl_id: str) -> Desired | None:
@@ -110,6 +114,12 @@ def _read(sessions: sessionmaker[Session], pl_id: str) -> Desired | None:
             service=service.name,
             connections={conn.vpc_endpoint_id: conn.id for conn in pl.connections},
             dns_published=tuple(_records(pl.dns_published)),
+            provider=pl.provider,
+            approved={
+                conn.vpc_endpoint_id: conn.user_ip_address
+                for conn in pl.connections
+                if conn.approved
+            },
         )
 
 
@@ -246,7 +256,7 @@ def _converge(
     else:
         if not want.was_active or b.recreated:
             _record(sessions, want, cfg, service, None, healthy, published, b.recreated)
-        endpoints = _settle_endpoints(cloud, service_id, want.principals)
+        endpoints = _settle_endpoints(cloud, service_id, want)
         published = _publish(sessions, cloud, want, cfg, endpoints)
     settling = _record(
         sessions, want, cfg, service, endpoints, healthy, published, b.recreated if fresh else []
@@ -274,14 +284,16 @@ def _sync_targets(cloud: c.CloudDriver, arn: str, unit: rules.Unit, *, fresh: bo
     return any(v.state == "healthy" and v.target in wanted for v in views)
 
 
-def _settle_endpoints(
-    cloud: c.CloudDriver, service_id: str, principals: tuple[str, ...]
-) -> list[c.Endpoint]:
-    """Accept endpoints of allowed principals, reject the others; the live ones after."""
+def _settle_endpoints(cloud: c.CloudDriver, service_id: str, want: Desired) -> list[c.Endpoint]:
+    """AWS: accept endpoints of allowed principals, reject the others. Azure and Google:
+    accept those the customer approved; the rest wait. The live ones after."""
     endpoints = cloud.describe_endpoint_connections(service_id)
     waiting = [e for e in endpoints if e.state == "pendingAcceptance"]
-    accept = [e.id for e in waiting if rules.allows(principals, e.owner)]
-    reject = [e.id for e in waiting if e.id not in accept]
+    if want.provider == rules.AWS:
+        accept = [e.id for e in waiting if rules.allows(want.principals, e.owner)]
+        reject = [e.id for e in waiting if e.id not in accept]
+    else:
+        accept, reject = [e.id for e in waiting if e.id in (want.approved or {})], []
     if accept:
         cloud.accept_endpoint_connections(service_id, accept)
     if reject:
@@ -300,6 +312,13 @@ def _names(want: Desired, cfg: Config, endpoints: list[c.Endpoint]) -> list[dns.
             continue
         plc = want.connections.get(ep.id) or connection_id(want.pl_id, ep.id)
         host = dns.connection_host(cfg.dns_zone, want.service, want.project, plc)
+        if want.provider != rules.AWS:
+            # The owner sees no consumer address in Azure or Google: the name points at the
+            # one the customer reported, once they did.
+            ip = (want.approved or {}).get(ep.id)
+            if ip:
+                records += dns.connection_records(host, [("", ip)], per_node, zonal=False)
+            continue
         addresses = [(a.az_id, a.address) for a in ep.addresses]
         records += dns.connection_records(host, addresses, per_node, alias=ep.dns_name)
     return sorted(records)
@@ -393,13 +412,19 @@ def _record(
                 pl.connections.append(conn)
             host = dns.connection_host(cfg.dns_zone, want.service, want.project, conn.id)
             state = rules.CONNECTION_STATES[ep.state]
+            if state == "pending-user-approval" and conn.approved:
+                state = "user-approved"  # the customer did; the cloud accepts it next
             if state == "connected" and host in named:
                 state = rules.CONNECTION_ACTIVE
             conn.dns_name, conn.host = ep.dns_name, host
+            conn.resource_id, conn.psc_connection_id = ep.resource_id, ep.psc_connection_id
             if conn.state != state:
                 conn.state = state
                 event("connection", conn.id, state, f"endpoint {ep.id} of {ep.owner} is {ep.state}")
-            settling |= state not in (rules.CONNECTION_ACTIVE, "connected")
+            # Waiting on a person (approval, the endpoint's address) is not settling.
+            settling |= state not in (rules.CONNECTION_ACTIVE, "connected") and (
+                pl.provider == rules.AWS or state == "user-approved"
+            )
         for conn in by_endpoint.values():
             event("connection", conn.id, "removed", f"endpoint {conn.vpc_endpoint_id} is gone")
             pl.connections.remove(conn)
@@ -416,6 +441,7 @@ def _record(
                 f"endpoint service {service.id} ({service.name}) is ready",
             )
         pl.aws_service_id, pl.aws_service_name = service.id, service.name
+        pl.resource_id = service.resource_id
         pl.dns_published = _stored(published)
         pl.observed_generation = want.generation
         pl.reason = ""

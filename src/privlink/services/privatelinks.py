@@ -6,17 +6,18 @@ These record desired state only; the reconciler makes the cloud match it.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from privlink.domain import dns
+from privlink.domain import catalog, dns
 from privlink.domain import privatelink as rules
-from privlink.domain.errors import Conflict, NotFound
+from privlink.domain.errors import Conflict, InvalidInput, NotFound
 from privlink.services import certificates, events, registry
 from privlink.store.base import as_utc, utcnow
 from privlink.store.tables import (
@@ -29,21 +30,58 @@ from privlink.store.tables import (
 )
 
 KIND = "privatelink"
+NAMES = {
+    rules.AWS: "AWS PrivateLink",
+    rules.AZURE: "Azure Private Link",
+    rules.GOOGLE: "Google Private Service Connect",
+}
+_CREATE = {
+    rules.AWS: "avn service privatelink aws create --principal ARN",
+    rules.AZURE: "avn service privatelink azure create --user-subscription-id GUID",
+    rules.GOOGLE: "avn service privatelink google create",
+}
+# Connection states an Azure or Google connection passes through before it is active.
+WAITING, APPROVED = "pending-user-approval", "user-approved"
 
 
 def find(session: Session, service: Service) -> Privatelink | None:
     return session.scalar(select(Privatelink).where(Privatelink.service_id == service.id))
 
 
-def get(session: Session, *, project: Project, service_name: str) -> Privatelink:
+def get(
+    session: Session, *, project: Project, service_name: str, provider: str = rules.AWS
+) -> Privatelink:
     service = registry.get_service(session, project=project, name=service_name)
     found = find(session, service)
-    if found is None:
+    if found is None or found.provider != provider:
         raise NotFound(
-            f"Service '{service_name}' has no AWS PrivateLink; create one with "
-            f"`avn service privatelink aws create --principal ARN {service_name}`"
+            f"Service '{service_name}' has no {NAMES[provider]}; create one with "
+            f"`{_CREATE[provider]} {service_name}`"
         )
     return found
+
+
+def _a(name: str) -> str:
+    return f"{'an' if name[0] in 'AEIOU' else 'a'} {name}"
+
+
+def consumers(provider: str, value: Sequence[str] | None) -> list[str]:
+    """Who may connect, checked: principals (AWS), subscriptions (Azure); none for Google,
+    whose connections are approved one by one."""
+    if provider == rules.AZURE:
+        return rules.subscription_ids(value)
+    if provider == rules.GOOGLE:
+        return []
+    return rules.principals(value)
+
+
+def _check_provider(service: Service, provider: str) -> None:
+    own = catalog.cloud_provider(service.cloud_name)
+    if own != provider:
+        raise InvalidInput(
+            f"Service '{service.name}' runs in {service.cloud_name}; publish it with "
+            f"`{_CREATE[own]} {service.name}`"
+        )
 
 
 def _event(session: Session, pl: Privatelink, message: str, actor: str) -> None:
@@ -76,9 +114,11 @@ def create(
     principals: Sequence[str] | None,
     pool: range,
     actor: str,
+    provider: str = rules.AWS,
 ) -> Privatelink:
     service = registry.get_service(session, project=project, name=service_name)
-    allowed = rules.principals(principals)
+    _check_provider(service, provider)
+    allowed = consumers(provider, principals)
     vpc = session.get(ProjectVpc, service.project_vpc_id) if service.project_vpc_id else None
     rules.check_can_use(
         service_type=service.service_type,
@@ -88,13 +128,24 @@ def create(
     )
     existing = find(session, service)
     if existing is not None:
+        hint = (
+            "there is one per service"
+            if existing.provider == rules.GOOGLE
+            else f"change who may connect with `avn service privatelink {existing.provider} update`"
+        )
         raise Conflict(
-            f"Service '{service_name}' already has an AWS PrivateLink ({existing.state}); "
-            "change its principals with `avn service privatelink aws update`"
+            f"Service '{service_name}' already has {_a(NAMES[existing.provider])} "
+            f"({existing.state}); {hint}"
         )
     units = rules.units(service.service_type, service.components)
     ports = rules.allocate_ports([u.key for u in units], {}, pool)
-    pl = Privatelink(id=str(uuid.uuid4()), service=service, principals=allowed, state="creating")
+    pl = Privatelink(
+        id=str(uuid.uuid4()),
+        service=service,
+        provider=provider,
+        principals=allowed,
+        state="creating",
+    )
     pl.ports = [
         PrivatelinkPort(unit=u.key, component=u.component, node=u.node, port=ports[u.key])
         for u in units
@@ -104,8 +155,8 @@ def create(
     try:
         session.flush()
     except IntegrityError as error:  # a concurrent create won the race
-        raise Conflict(f"Service '{service_name}' already has an AWS PrivateLink") from error
-    _event(session, pl, f"create requested; principals {', '.join(allowed)}", actor)
+        raise Conflict(f"Service '{service_name}' already has a PrivateLink") from error
+    _event(session, pl, f"create requested; {_allowed(pl)}", actor)
     return pl
 
 
@@ -116,22 +167,37 @@ def update(
     service_name: str,
     principals: Sequence[str] | None,
     actor: str,
+    provider: str = rules.AWS,
 ) -> Privatelink:
-    pl = get(session, project=project, service_name=service_name)
+    pl = get(session, project=project, service_name=service_name, provider=provider)
     rules.check_changeable(pl.state, "updated")
-    allowed = rules.principals(principals)
+    allowed = consumers(provider, principals)
     if allowed != pl.principals or pl.state == rules.FAILED:
         pl.principals = allowed
         pl.generation += 1
         if pl.state == rules.FAILED:
             pl.state, pl.reason = rules.CREATING, ""
         _due_now(pl)
-        _event(session, pl, f"principals set to {', '.join(allowed)}", actor)
+        _event(session, pl, f"{_allowed(pl)}", actor)
     return pl
 
 
-def delete(session: Session, *, project: Project, service_name: str, actor: str) -> Privatelink:
-    pl = get(session, project=project, service_name=service_name)
+def _allowed(pl: Privatelink) -> str:
+    if pl.provider == rules.GOOGLE:
+        return "connections wait for approval one by one"
+    what = "subscriptions" if pl.provider == rules.AZURE else "principals"
+    return f"{what} {', '.join(pl.principals)}"
+
+
+def delete(
+    session: Session,
+    *,
+    project: Project,
+    service_name: str,
+    actor: str,
+    provider: str = rules.AWS,
+) -> Privatelink:
+    pl = get(session, project=project, service_name=service_name, provider=provider)
     rules.check_changeable(pl.state, "deleted again")
     pl.state, pl.reason = rules.DELETING, ""
     pl.generation += 1
@@ -144,9 +210,11 @@ def refresh_allowed(pl: Privatelink) -> None:
     rules.check_changeable(pl.state, "refreshed")
 
 
-def refresh(session: Session, *, project: Project, service_name: str) -> Privatelink:
+def refresh(
+    session: Session, *, project: Project, service_name: str, provider: str = rules.AWS
+) -> Privatelink:
     """Mark the object due now (when no runner in this process can step it at once)."""
-    pl = get(session, project=project, service_name=service_name)
+    pl = get(session, project=project, service_name=service_name, provider=provider)
     refresh_allowed(pl)
     _due_now(pl)
     return pl
@@ -182,8 +250,100 @@ def get_connection(pl: Privatelink, connection_id: str) -> PrivatelinkConnection
     raise NotFound(
         f"PrivateLink connection {connection_id} does not exist for service "
         f"'{pl.service.name}'; list them with "
-        f"`avn service privatelink aws connection list {pl.service.name}`"
+        f"`avn service privatelink {pl.provider} connection list {pl.service.name}`"
     )
+
+
+# A consumer endpoint ID -> its subnets' address ranges, where the cloud shows them.
+Networks = Callable[[str], list[str] | None]
+
+
+def _check_ip(conn: PrivatelinkConnection, ip: str, networks: Networks | None) -> None:
+    """An address the customer reports must be inside the endpoint's subnet, where the
+    cloud lets the platform see it (the local cloud; not Azure's or Google's)."""
+    ranges = networks(conn.vpc_endpoint_id) if networks is not None else None
+    if ranges is None:
+        return
+    if not any(ipaddress.ip_address(ip) in ipaddress.ip_network(r) for r in ranges):
+        raise InvalidInput(
+            f"Address {ip} is outside the subnet of endpoint {conn.resource_id or conn.id} "
+            f"({', '.join(ranges)}); give the endpoint's own private address"
+        )
+
+
+def approve(
+    session: Session,
+    pl: Privatelink,
+    connection_id: str,
+    *,
+    user_ip: str | None,
+    actor: str,
+    networks: Networks | None = None,
+) -> PrivatelinkConnection:
+    """The customer approves a waiting Azure or Google connection (Google's with the
+    endpoint's address); the reconciler accepts it in the cloud. Nothing changes when
+    anything given is wrong."""
+    rules.check_changeable(pl.state, "changed")
+    conn = get_connection(pl, connection_id)
+    ip = rules.user_ip(user_ip) if user_ip is not None else None
+    if pl.provider == rules.GOOGLE and ip is None:
+        raise InvalidInput("Give the endpoint's address: --user-ip-address IP")
+    if ip is not None:
+        _check_ip(conn, ip, networks)
+    if conn.approved and (ip is None or ip == conn.user_ip_address):
+        return conn  # approved already: asking again changes nothing
+    if not conn.approved and conn.state != WAITING:
+        raise Conflict(
+            f"Connection {conn.id} is {conn.state}; only a {WAITING} connection can be approved"
+        )
+    if not conn.approved:
+        conn.approved, conn.state = True, APPROVED
+    if ip is not None:
+        conn.user_ip_address = ip
+    _record_connection(session, pl, conn, f"approved by {actor}", actor)
+    return conn
+
+
+def set_user_ip(
+    session: Session,
+    pl: Privatelink,
+    connection_id: str,
+    *,
+    user_ip: str,
+    actor: str,
+    networks: Networks | None = None,
+) -> PrivatelinkConnection:
+    """The customer reports an approved Azure endpoint's private address: its name points
+    there, and the connection becomes active."""
+    rules.check_changeable(pl.state, "changed")
+    conn = get_connection(pl, connection_id)
+    ip = rules.user_ip(user_ip)
+    if not conn.approved:
+        raise Conflict(
+            f"Connection {conn.id} is {conn.state}; approve it first "
+            f"(avn service privatelink azure connection approve {pl.service.name} {conn.id})"
+        )
+    _check_ip(conn, ip, networks)
+    if conn.user_ip_address != ip:
+        conn.user_ip_address = ip
+        _record_connection(session, pl, conn, f"endpoint address set to {ip}", actor)
+    return conn
+
+
+def _record_connection(
+    session: Session, pl: Privatelink, conn: PrivatelinkConnection, message: str, actor: str
+) -> None:
+    events.record(
+        session,
+        project_id=pl.service.project_id,
+        service_name=pl.service.name,
+        kind="connection",
+        object_id=conn.id,
+        state=conn.state,
+        message=message,
+        actor=actor,
+    )
+    _wake(pl)
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,4 @@ def availability(project: Project, price_usd: str = PRICE_USD) -> list[Offer]:
     """Clouds where the project may use PrivateLink, with their hourly price."""
     if not project.privatelink_enabled:
         return []
-    from privlink.domain.cloud import REGIONS
-
-    return [Offer(cloud_name=f"aws-{region}", price_usd=price_usd) for region in sorted(REGIONS)]
+    return [Offer(cloud_name=name, price_usd=price_usd) for name in catalog.cloud_names()]

@@ -147,6 +147,10 @@ class Privatelink(Queued, Base):
     service_id: Mapped[int] = mapped_column(
         ForeignKey("services.id", ondelete="CASCADE"), unique=True
     )
+    # aws, azure or google: the cloud of the service, which decides the flow.
+    provider: Mapped[str] = mapped_column(String(8), default="aws", server_default="aws")
+    # Who may connect: IAM principals (AWS), subscription IDs (Azure), none (Google: each
+    # connection is approved by itself).
     principals: Mapped[list[str]] = mapped_column(default=list)
     state: Mapped[str] = mapped_column(String(16), default="creating")
     reason: Mapped[str] = mapped_column(String(1000), default="")
@@ -155,7 +159,9 @@ class Privatelink(Queued, Base):
     # Bumped when a platform resource vanished: new client tokens for its re-creation.
     incarnation: Mapped[int] = mapped_column(Integer, default=0)
     aws_service_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    # The endpoint service's name: AWS's service name, Azure's alias, Google's attachment.
     aws_service_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    resource_id: Mapped[str] = mapped_column(String(400), default="", server_default="")
     # The connection records last published in the platform zone ([name, type, values]):
     # while the wish matches them, a pass makes no DNS call.
     dns_published: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
@@ -210,6 +216,14 @@ class PrivatelinkConnection(Base):
     dns_name: Mapped[str] = mapped_column(String(255), default="")
     # Where clients reach the endpoint: its DNS name on AWS, an address on the local cloud.
     host: Mapped[str] = mapped_column(String(255), default="")
+    # Azure: the private endpoint's resource ID; Google: the forwarding rule and its
+    # Private Service Connect connection ID.
+    resource_id: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    psc_connection_id: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # Azure and Google: the customer approved it (the platform accepts it in the cloud),
+    # and the endpoint's private address the customer reported, which its name points at.
+    approved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    user_ip_address: Mapped[str | None] = mapped_column(String(45), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

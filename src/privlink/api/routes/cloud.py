@@ -19,6 +19,7 @@ from privlink.api.schemas import cloud as cs
 from privlink.api.schemas.common import Deleted
 from privlink.cloud import contract as c
 from privlink.cloud.contract import Target
+from privlink.cloud.local import dialects
 from privlink.cloud.local.control import LocalAccount, LocalCloud
 from privlink.cloud.local.network import vpc_range
 from privlink.domain import dns
@@ -75,7 +76,11 @@ def _changed(
 
 def _account(row: Any) -> cs.AccountPublic:
     return cs.AccountPublic(
-        account_id=row.id, name=row.name, principal=f"arn:aws:iam::{row.id}:root"
+        account_id=row.id,
+        name=row.name,
+        principal=f"arn:aws:iam::{row.id}:root",
+        azure_subscription_id=dialects.subscription_id(row.id),
+        gcp_project=dialects.gcp_project(row.id),
     )
 
 
@@ -117,7 +122,15 @@ def delete_vpc(vpc_id: str, acct: AccountDep) -> Deleted:
 
 @router.post(Scoped + "/subnets", status_code=201)
 def create_subnet(body: cs.SubnetCreate, acct: AccountDep) -> cs.SubnetPublic:
-    return cs.SubnetPublic.model_validate(acct.create_subnet(body.vpc_id, body.az_id))
+    made = acct.create_subnet(body.vpc_id, body.az_id)
+    ranges = {sub.id: rng for sub, rng in acct.describe_subnets(body.vpc_id)}
+    return cs.SubnetPublic(
+        id=made.id,
+        vpc_id=made.vpc_id,
+        az_id=made.az_id,
+        cidr=made.cidr,
+        private_range=ranges[made.id],
+    )
 
 
 @router.get(Scoped + "/subnets")
@@ -356,6 +369,7 @@ def create_endpoint(
         security_group_ids=body.security_group_ids,
         client_token=body.client_token,
         private_dns_enabled=body.private_dns_enabled,
+        address=body.address,
     )
     _changed(state, endpoint.service_id)
     return endpoint

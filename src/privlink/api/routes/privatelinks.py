@@ -149,34 +149,51 @@ def connection(
     return ConnectionPublic.model_validate(privatelinks.get_connection(pl, connection_id))
 
 
-@router.get(BASE + "/status")
-def status(project: ProjectDep, session: SessionDep, service: str = ServiceName) -> StatusPublic:
-    """Native: state with reason, the listener port of every component and broker, connections."""
-    pl = privatelinks.get(session, project=project, service_name=service)
-    return StatusPublic(
-        privatelink=PrivatelinkDetail.model_validate(pl),
-        ports=[PortPublic.model_validate(p) for p in privatelinks.port_views(pl)],
-        connections=[ConnectionDetail.model_validate(c) for c in privatelinks.connection_views(pl)],
-    )
+def _add_status_routes(base: str, provider: str) -> None:
+    """`status` and `validate` of a PrivateLink in one cloud (same object, same hops)."""
 
-
-@router.get(BASE + "/validate")
-def validate(
-    project: ProjectDep,
-    session: SessionDep,
-    state: StateDep,
-    service: str = ServiceName,
-    connection: str | None = Query(None, max_length=20, description="Only this plc… ID"),
-) -> ReportPublic:
-    """Check every hop from customer endpoints to the nodes; name the broken one."""
-    pl = privatelinks.get(session, project=project, service_name=service)
-    if connection is not None:
-        privatelinks.get_connection(pl, connection)
-    return ReportPublic.model_validate(
-        diagnose.Report.of(
-            diagnose.inbound(state.sessions, state.platform, pl.id, connection, state.resolver())
+    @router.get(base + "/status", name=f"{provider}_status")
+    def status(
+        project: ProjectDep, session: SessionDep, service: str = ServiceName
+    ) -> StatusPublic:
+        """Native: state with reason, the listener port of every component and broker,
+        connections."""
+        pl = privatelinks.get(session, project=project, service_name=service, provider=provider)
+        return StatusPublic(
+            privatelink=PrivatelinkDetail.model_validate(pl),
+            ports=[PortPublic.model_validate(p) for p in privatelinks.port_views(pl)],
+            connections=[
+                ConnectionDetail.model_validate(c) for c in privatelinks.connection_views(pl)
+            ],
         )
-    )
+
+    @router.get(base + "/validate", name=f"{provider}_validate")
+    def validate(
+        project: ProjectDep,
+        session: SessionDep,
+        state: StateDep,
+        service: str = ServiceName,
+        connection: str | None = Query(None, max_length=20, description="Only this plc… ID"),
+    ) -> ReportPublic:
+        """Check every hop from customer endpoints to the nodes; name the broken one."""
+        pl = privatelinks.get(session, project=project, service_name=service, provider=provider)
+        if connection is not None:
+            privatelinks.get_connection(pl, connection)
+        return ReportPublic.model_validate(
+            diagnose.Report.of(
+                diagnose.inbound(
+                    state.sessions, state.platform, pl.id, connection, state.resolver()
+                )
+            )
+        )
+
+
+for _base, _provider in (
+    (BASE, "aws"),
+    ("/v1/project/{project}/service/{service}/privatelink/azure", "azure"),
+    ("/v1/project/{project}/service/{service}/privatelink/google", "google"),
+):
+    _add_status_routes(_base, _provider)
 
 
 @router.get("/v1/project/{project}/kms/ca")

@@ -105,6 +105,11 @@ class EndpointCreate(Body):
     private_dns_enabled: bool = Field(
         False, description="The service's verified private DNS name answers with this endpoint"
     )
+    address: str | None = Field(
+        None,
+        max_length=64,
+        description="Azure and Google: the endpoint's private address, inside its subnet",
+    )
 
 
 class DnsZoneCreate(Body):
@@ -156,6 +161,8 @@ class AccountPublic(Public):
     account_id: str = Field(validation_alias="id")
     name: str
     principal: str = Field(description="The account's root principal ARN")
+    azure_subscription_id: str = Field(description="The account as an Azure subscription")
+    gcp_project: str = Field(description="The account as a Google Cloud project")
 
 
 NEXT_PAGE = Field(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from privlink.api.schemas.common import Body, Public, UtcTime
 
@@ -82,3 +84,65 @@ class Refreshed(BaseModel):
 
 class CaPublic(BaseModel):
     certificate: str = Field(description="The project CA certificate, PEM")
+
+
+# -- Azure Private Link (`avn service privatelink azure …`) ----------------------
+class AzureCreate(Body):
+    # Lists longer than the 16 allowed still parse, so the refusal can say why.
+    user_subscription_ids: list[str] = Field(max_length=100)
+
+
+def _none_if_empty(value: str | None) -> str | None:
+    return value or None
+
+
+OrNone = Annotated[str | None, AfterValidator(_none_if_empty)]
+
+
+class AzurePublic(Public):
+    """What `avn service privatelink azure get` prints."""
+
+    azure_service_alias: OrNone = Field(validation_alias="aws_service_name")
+    azure_service_id: OrNone = Field(validation_alias="resource_id")
+    user_subscription_ids: list[str] = Field(validation_alias="principals")
+    state: str
+    message: str = Field(validation_alias="reason")
+
+
+class AzureConnectionPublic(Public):
+    privatelink_connection_id: str = Field(validation_alias="id")
+    private_endpoint_id: str = Field(validation_alias="resource_id")
+    state: str
+    user_ip_address: str | None
+
+
+class AzureConnectionsPublic(BaseModel):
+    connections: list[AzureConnectionPublic]
+
+
+class UserIpUpdate(Body):
+    user_ip_address: str = Field(max_length=100)
+
+
+# -- Google Private Service Connect (`avn service privatelink google …`) ----------
+class GoogleCreate(Body):
+    """avn sends `{}`; nothing is asked for (each connection is approved by itself)."""
+
+
+class GooglePublic(Public):
+    """What `avn service privatelink google get` prints."""
+
+    google_service_attachment: OrNone = Field(validation_alias="aws_service_name")
+    state: str
+    message: str = Field(validation_alias="reason")
+
+
+class GoogleConnectionPublic(Public):
+    privatelink_connection_id: str = Field(validation_alias="id")
+    psc_connection_id: OrNone
+    state: str
+    user_ip_address: str | None
+
+
+class GoogleConnectionsPublic(BaseModel):
+    connections: list[GoogleConnectionPublic]

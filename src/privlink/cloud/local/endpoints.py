@@ -10,11 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privlink.cloud import contract as c
-from privlink.cloud.local import network
+from privlink.cloud.local import dialects, network
 from privlink.cloud.local.account import AccountBase
 from privlink.cloud.local.views import clean_tags, endpoint_view, hex_id, service_view
 from privlink.domain import cloud as rules
-from privlink.domain import privatelink, validation
 from privlink.domain.errors import Conflict, InvalidInput, NotFound
 from privlink.domain.paging import Page
 from privlink.store.cloud_tables import (
@@ -25,8 +24,6 @@ from privlink.store.cloud_tables import (
     LcSubnet,
     LcVpc,
 )
-
-SERVICE_PROVIDER = "privlink"
 
 
 class Endpoints(AccountBase):
@@ -49,7 +46,7 @@ class Endpoints(AccountBase):
             service_id = f"vpce-svc-{hex_id(17)}"
             svc = LcEndpointService(
                 id=service_id,
-                name=f"com.{SERVICE_PROVIDER}.vpce.{self.region}.{service_id}",
+                name=dialects.service_name(self.region, self.account_id, service_id),
                 account_id=self.account_id,
                 region=self.region,
                 load_balancer_arns=list(load_balancer_arns),
@@ -78,7 +75,7 @@ class Endpoints(AccountBase):
             ]
 
     def find_endpoint_service(self, name: str) -> c.EndpointService | None:
-        validation.endpoint_service_name(name)
+        dialects.check_service_name(self.region, name)
         with self._tx() as s:
             svc = s.scalar(select(LcEndpointService).where(LcEndpointService.name == name))
             if svc is None or svc.region != self.region or svc.state != "Available":
@@ -89,7 +86,7 @@ class Endpoints(AccountBase):
         self, service_id: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()
     ) -> None:
         for principal in [*add, *remove]:
-            validation.principal(principal)
+            dialects.check_consumer(self.region, principal)
         with self._tx() as s:
             svc = self._own(s, LcEndpointService, service_id, "Endpoint service")
             current = [p for p in svc.principals if p not in remove]
@@ -152,10 +149,16 @@ class Endpoints(AccountBase):
         tags: c.Tags | None = None,
         client_token: str | None = None,
         private_dns_enabled: bool = False,
+        address: str | None = None,
     ) -> c.Endpoint:
-        validation.endpoint_service_name(service_name)
+        provider = rules.provider_of(self.region)
+        dialects.check_service_name(self.region, service_name)
         if not subnet_ids:
             raise InvalidInput("An interface endpoint needs at least one subnet")
+        if provider != "aws" and len(subnet_ids) != 1:
+            raise InvalidInput(f"An {provider} private endpoint is in exactly one subnet")
+        if address is not None and provider == "aws":
+            raise InvalidInput("An AWS interface endpoint takes its addresses from its subnets")
         with self._tx() as s:
             if (found := self._by_token(s, LcEndpoint, client_token)) is not None:
                 return endpoint_view(found)
@@ -172,43 +175,37 @@ class Endpoints(AccountBase):
             svc = s.scalar(select(LcEndpointService).where(LcEndpointService.name == service_name))
             if svc is None or svc.region != self.region or svc.state != "Available":
                 raise rules.service_missing(service_name, self.region)
-            privatelink.check_allowed(
-                svc.principals,
-                self.principal,
-                svc.id,
-                "its owner must add it to the allowed principals",
+            owner = dialects.owner(self.region, self.account_id, self.principal)
+            state = dialects.check_may_connect(
+                self.region, svc.principals, owner, svc.name, svc.acceptance_required
             )
             if private_dns_enabled and svc.private_dns_state != "verified":
                 raise InvalidInput(
                     f"Endpoint service {svc.id} has no verified private DNS name; create "
                     "the endpoint without private DNS, or ask its owner to verify the name"
                 )
-            shared = rules.shared_azs(
-                svc.id,
-                service_view(s, svc).az_ids,
-                [sub.az_id for sub in subnets],
-                "the chosen subnets are",
-            )
-            usable = [sub for sub in subnets if sub.az_id in shared]
-            endpoint_id = rules.new_id("vpce")
-            addresses = []
-            for sub in usable:
-                if sub.next_host > network.MAX_HOSTS:
-                    raise Conflict(f"Subnet {sub.id} has no free addresses left")
-                addresses.append(
-                    {
-                        "subnet_id": sub.id,
-                        "az_id": sub.az_id,
-                        "address": network.host_address(
-                            vpc.net_index, sub.net_index, sub.next_host
-                        ),
-                    }
+            usable = subnets
+            if provider == "aws":  # zonal: one address in each AZ both sides have
+                shared = rules.shared_azs(
+                    svc.id,
+                    service_view(s, svc).az_ids,
+                    [sub.az_id for sub in subnets],
+                    "the chosen subnets are",
                 )
-                sub.next_host += 1
+                usable = [sub for sub in subnets if sub.az_id in shared]
+            endpoint_id = rules.new_id("vpce")
+            addresses = [
+                {
+                    "subnet_id": sub.id,
+                    "az_id": sub.az_id,
+                    "address": self._address(s, vpc, sub, address),
+                }
+                for sub in usable
+            ]
             ep = LcEndpoint(
                 id=endpoint_id,
                 account_id=self.account_id,
-                principal=self.principal,
+                principal=owner,
                 region=self.region,
                 vpc_id=vpc_id,
                 service_id=svc.id,
@@ -217,7 +214,7 @@ class Endpoints(AccountBase):
                 security_group_ids=list(security_group_ids),
                 addresses=addresses,
                 dns_name=f"{endpoint_id}-{hex_id(8)}.{svc.id}.{self.region}.vpce.privlink.internal",
-                state=rules.initial_endpoint_state(svc.acceptance_required),
+                state=state,
                 tags=clean_tags(tags),
                 client_token=client_token,
                 private_dns_enabled=private_dns_enabled,
@@ -225,6 +222,31 @@ class Endpoints(AccountBase):
             s.add(ep)
             s.flush()  # a concurrent create with the same token fails here (see _tx)
             return endpoint_view(ep)
+
+    @staticmethod
+    def _address(s: Session, vpc: LcVpc, sub: LcSubnet, wanted: str | None) -> str:
+        """The endpoint's address in `sub`: `wanted` if free and inside it, else the next."""
+        taken = {
+            a["address"]
+            for addresses in s.scalars(
+                select(LcEndpoint.addresses).where(
+                    LcEndpoint.vpc_id == vpc.id, LcEndpoint.state != "deleted"
+                )
+            )
+            for a in addresses
+        }
+        if wanted is not None:
+            inside = network.subnet_range(vpc.net_index, sub.net_index)
+            address = dialects.address_in(wanted, inside, sub.id)
+            if address in taken:
+                raise Conflict(f"Address {address} is already used in subnet {sub.id}")
+            return address
+        while sub.next_host <= network.MAX_HOSTS:
+            address = network.host_address(vpc.net_index, sub.net_index, sub.next_host)
+            sub.next_host += 1
+            if address not in taken:
+                return address
+        raise Conflict(f"Subnet {sub.id} has no free addresses left")
 
     def describe_endpoint(self, endpoint_id: str) -> c.Endpoint:
         with self._tx() as s:

@@ -166,6 +166,16 @@ class Networks(AccountBase):
                 for rule in group.ingress
             ]
 
+    def endpoint_networks(self, endpoint_id: str) -> list[str] | None:
+        # The emulator sees every account: an address the customer reports is checked.
+        with self._tx() as s:
+            ep = s.get(LcEndpoint, endpoint_id)
+            vpc = s.get(LcVpc, ep.vpc_id) if ep is not None else None
+            if ep is None or vpc is None:
+                return None
+            subnets = [s.get(LcSubnet, sid) for sid in ep.subnet_ids]
+            return [network.subnet_range(vpc.net_index, sub.net_index) for sub in subnets if sub]
+
     def probe_source(self, endpoint: c.Endpoint) -> str | None:
         # The last host address of the endpoint's subnet: inside the consumer's VPC.
         if not endpoint.addresses:

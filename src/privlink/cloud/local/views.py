@@ -7,6 +7,7 @@ import secrets
 from sqlalchemy.orm import Session
 
 from privlink.cloud import contract as c
+from privlink.cloud.local import dialects
 from privlink.domain import cloud as rules
 from privlink.store.cloud_tables import (
     LcEndpoint,
@@ -80,6 +81,8 @@ def endpoint_view(ep: LcEndpoint) -> c.Endpoint:
         dns_name=ep.dns_name,
         reason=ep.reason,
         tags=dict(ep.tags),
+        resource_id=dialects.endpoint_resource_id(ep.region, ep.account_id, ep.id),
+        psc_connection_id=dialects.psc_connection_id(ep.region, ep.id),
     )
 
 
@@ -99,4 +102,5 @@ def service_view(s: Session, svc: LcEndpointService) -> c.EndpointService:
         az_ids=tuple(sorted(azs)),
         principals=tuple(svc.principals),
         tags=dict(svc.tags),
+        resource_id=dialects.service_resource_id(svc.region, svc.account_id, svc.id),
     )
