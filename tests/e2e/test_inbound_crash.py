@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,24 @@ def platform(*args: str) -> Any:
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PRIVLINK_DATA_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("PRIVLINK_CLOUD_REGION", "eu-west-1")
     return tmp_path / "state"
 
 
+# cloud name, the flow's route, its create body: the same kill in each cloud.
+CLOUDS = {
+    "aws": ("aws-eu-west-1", {"principals": ["arn:aws:iam::123456789012:root"]}),
+    "azure": ("azure-westeurope", {"user_subscription_ids": [str(uuid.uuid4())]}),
+    "google": ("google-europe-west1", {}),
+}
+
+
 @pytest.mark.slow
-def test_sigkill_while_creating(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("provider", list(CLOUDS))
+def test_sigkill_while_creating(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, provider: str
+) -> None:
+    cloud, body = CLOUDS[provider]
+    monkeypatch.setenv("PRIVLINK_CLOUD_REGION", cloud.split("-", 1)[1])
     # A slow cloud (0.3 s per call) leaves time to kill the server mid-way.
     slow = Server(data_dir, PRIVLINK_CLOUD_CALL_DELAY="0.3").start()
     monkeypatch.setenv("PRIVLINK_URL", slow.url)
@@ -45,18 +58,18 @@ def test_sigkill_while_creating(data_dir: Path, monkeypatch: pytest.MonkeyPatch)
     cli("admin", "project", "update", "shop", "--enable-privatelink")
     cli(
         "admin", "service", "register", "kafka-1", "--project", "shop", "--type", "kafka",
-        "--cloud", "aws-eu-west-1", "--plan", "business-4",
+        "--cloud", cloud, "--plan", "business-4",
         *[arg for broker in BROKERS for arg in ("--node", f"kafka={broker}")],
     )  # fmt: skip
     headers = {"Authorization": f"aivenv1 {slow.token}"}
     api = httpx.Client(base_url=slow.url, headers=headers, timeout=90)
     vpc = api.post(
-        "/v1/project/shop/vpcs", json={"cloud_name": "aws-eu-west-1", "network_cidr": "10.0.0.0/24"}
+        "/v1/project/shop/vpcs", json={"cloud_name": cloud, "network_cidr": "10.0.0.0/24"}
     ).json()["project_vpc_id"]
     wait_for(lambda: api.get(f"/v1/project/shop/vpcs/{vpc}").json()["state"] == "ACTIVE")
     api.put("/v1/project/shop/service/kafka-1", json={"project_vpc_id": vpc})
-    base = "/v1/project/shop/service/kafka-1/privatelink/aws"
-    created = api.post(base, json={"principals": ["arn:aws:iam::123456789012:root"]})
+    base = f"/v1/project/shop/service/kafka-1/privatelink/{provider}"
+    created = api.post(base, json=body)
     assert created.json()["state"] == "creating"
     # Kill once some target groups exist but before the object is active.
     wait_for(lambda: len(platform("target-group", "list")) >= 2, timeout=90)
@@ -94,7 +107,16 @@ def test_sigkill_while_creating(data_dir: Path, monkeypatch: pytest.MonkeyPatch)
         # --wait follows the delete to its end, then nothing of it is left.
         deleted = runner.invoke(
             app,
-            ["service", "privatelink", "aws", "delete", "kafka-1", "--project", "shop", "--wait"],
+            [
+                "service",
+                "privatelink",
+                provider,
+                "delete",
+                "kafka-1",
+                "--project",
+                "shop",
+                "--wait",
+            ],
         )
         assert deleted.exit_code == 0, deleted.output
         assert "deleting" in deleted.output

@@ -113,6 +113,10 @@ def test_azure_flow(inbound: Inbound) -> None:
     assert isinstance(entry["port"], int)
     assert inbound.address(entry["host"]) == address
     assert greeting(address, entry["port"]).startswith("broker-")
+    report = inbound.call("GET", AZURE + "/validate")
+    assert report["ok"], report
+    hops = [h["hop"] for h in report["hops"]]
+    assert any("dns" in h.lower() for h in hops), hops
 
     # Delete: `deleting`, changes refused meanwhile, then gone.
     assert inbound.call("DELETE", AZURE)["state"] == "deleting"
@@ -172,6 +176,10 @@ def test_google_flow(inbound: Inbound) -> None:
     entry = next(c for c in _components(inbound) if c["component"] == "schema_registry")
     assert inbound.address(entry["host"]) == address
     assert greeting(address, entry["port"]) == "registry"
+    report = inbound.call("GET", GOOGLE + "/validate", params={"connection": plc})
+    assert report["ok"], report
+    status = inbound.call("GET", GOOGLE + "/status")
+    assert status["connections"][0]["host"] == entry["host"]
     inbound.call("DELETE", GOOGLE)
     wait_for(lambda: inbound.client.get(GOOGLE, headers=inbound.headers()).status_code == 404)
 

@@ -137,7 +137,8 @@ class CloudDriver(ABC):
     def endpoint_ingress(self, endpoint_id: str) -> list[tuple[str, int, int]] | None:
         """The (cidr, from, to) ingress rules of a consumer's endpoint, if this side may see them.
 
-        AWS shows a service owner nothing of its consumers' security groups: None.
+        AWS shows a service owner nothing of its consumers' security groups: None (also
+        where no group filters the endpoint).
         """
         return None
 

@@ -105,6 +105,12 @@ def inbound(
         ports = [(p.unit, p.component, p.node, p.port) for p in pl.ports]
         connections = {conn.vpc_endpoint_id: conn.id for conn in pl.connections}
         hosts = {conn.vpc_endpoint_id: conn.host for conn in pl.connections}
+        consent = Consent(
+            pl.provider,
+            principals,
+            frozenset(conn.vpc_endpoint_id for conn in pl.connections if conn.approved),
+            name,
+        )
         tls = Tls(pl.service.project.ca_certificate or "", pl.service.service_type == "pg")
     if plc is not None and plc not in connections.values():
         return [
@@ -112,7 +118,7 @@ def inbound(
                 "connection",
                 False,
                 f"no connection {plc} on {name}",
-                f"list them: avn service privatelink aws connection list {name}",
+                f"list them: avn service privatelink {consent.provider} connection list {name}",
             )
         ]
     hops: list[Hop] = []
@@ -181,7 +187,7 @@ def inbound(
             )
         )
     for ep in endpoints:
-        hops += _endpoint(cloud, service, ep, connections[ep.id], principals, open_units)
+        hops += _endpoint(cloud, service, ep, connections[ep.id], consent, open_units)
         if ep.state == "available":
             hops += _names(ep, connections[ep.id], hosts[ep.id], open_units, resolve)
             hops += _tls(cloud, ep, connections[ep.id], hosts[ep.id], open_units, resolve, tls)
@@ -301,31 +307,68 @@ def _targets(
     return hops
 
 
+@dataclass(frozen=True)
+class Consent:
+    """Who may connect to an inbound PrivateLink, and which connections were approved."""
+
+    provider: str
+    principals: tuple[str, ...]
+    approved: frozenset[str]  # endpoint IDs (Azure and Google)
+    service: str
+
+
+def _consent(ep: c.Endpoint, plc: str, consent: Consent) -> list[Hop]:
+    """AWS: the endpoint's principal is allowed. Azure: its subscription is, and the
+    customer approved it. Google: the customer approved it."""
+    hops = []
+    avn = f"avn service privatelink {consent.provider}"
+    if consent.provider == rules.AWS:
+        allowed = rules.allows(consent.principals, ep.owner)
+        fix = (
+            f"allow it: {avn} update --principal {ep.owner} "
+            "(repeat --principal for each one to keep)"
+        )
+        hops.append(
+            Hop(f"{plc} principal", allowed, f"endpoint {ep.id} belongs to {ep.owner}", fix)
+        )
+    if consent.provider == rules.AZURE:
+        allowed = ep.owner in consent.principals
+        fix = f"{avn} update --user-subscription-id {ep.owner} (repeat for each one to keep)"
+        hops.append(
+            Hop(f"{plc} subscription", allowed, f"endpoint in subscription {ep.owner}", fix)
+        )
+    if consent.provider != rules.AWS:
+        approved = ep.id in consent.approved
+        how = (
+            f"{avn} connection approve {consent.service} {plc}"
+            if consent.provider == rules.AZURE
+            else f"{avn} connection approve {consent.service} --privatelink-connection-id {plc} "
+            "--user-ip-address IP"
+        )
+        hops.append(
+            Hop(
+                f"{plc} approval",
+                approved,
+                "approved by the customer" if approved else "waiting for approval",
+                how,
+            )
+        )
+    return [h if not h.ok else Hop(h.hop, True, h.detail) for h in hops]
+
+
 def _endpoint(
     cloud: c.CloudDriver,
     service: c.EndpointService,
     ep: c.Endpoint,
     plc: str,
-    principals: tuple[str, ...],
+    consent: Consent,
     open_units: list[tuple[str, str, int, int]],
 ) -> list[Hop]:
-    hops = []
-    allowed = rules.allows(principals, ep.owner)
-    hops.append(
-        Hop(
-            f"{plc} principal",
-            allowed,
-            f"endpoint {ep.id} belongs to {ep.owner}",
-            ""
-            if allowed
-            else f"allow it: avn service privatelink aws update --principal {ep.owner} "
-            "(repeat --principal for each one to keep)",
-        )
-    )
+    hops = _consent(ep, plc, consent)
     good = ep.state == "available"
     fixes = {
         "pendingAcceptance": "accepted at the next step; or now with "
-        "`avn service privatelink aws refresh`",
+        f"`avn service privatelink {consent.provider} refresh`",
         "pending": "the endpoint is being provisioned; wait a moment",
         "rejected": "its principal was not allowed: allow it, then create the endpoint again",
     }
@@ -350,7 +393,9 @@ def _endpoint(
     ingress = cloud.endpoint_ingress(ep.id)
     ports = sorted({port for _u, _c, _n, port in open_units})
     if ingress is None:
-        hops.append(Hop(f"{plc} security group", True, "not visible to the service owner"))
+        hops.append(
+            Hop(f"{plc} security group", True, "none filters it, or not visible to the owner")
+        )
     else:
         blocked = [p for p in ports if not any(lo <= p <= hi for _cidr, lo, hi in ingress)]
         source = cloud.probe_source(ep)

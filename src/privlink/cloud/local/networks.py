@@ -157,8 +157,8 @@ class Networks(AccountBase):
         # The emulator sees every account; the validator may check the consumer's rules.
         with self._tx() as s:
             ep = s.get(LcEndpoint, endpoint_id)
-            if ep is None:
-                return None
+            if ep is None or not ep.security_group_ids:
+                return None  # no group filters it (Azure's and Google's endpoints here)
             return [
                 (rule["cidr"], int(rule["from_port"]), int(rule["to_port"]))
                 for group_id in ep.security_group_ids
