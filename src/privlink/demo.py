@@ -19,6 +19,9 @@ PROJECT = "demo"
 SERVICE = "demo-kafka"
 CLOUD = "aws-eu-west-1"
 PLAN = "business-4"
+# The same brokers published from Azure and Google Cloud (the Azure and Google walk-throughs).
+AZURE_SERVICE, AZURE_CLOUD = "demo-kafka-azure", "azure-westeurope"
+GOOGLE_SERVICE, GOOGLE_CLOUD = "demo-kafka-google", "google-europe-west1"
 # The dedicated-plan deployment that connects out to customers' endpoint services.
 MQTT_SERVICE = "demo-mqtt"
 MQTT_PLAN = "dedicated-4"

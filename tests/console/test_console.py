@@ -485,3 +485,88 @@ def test_webhooks_in_the_console(page: Page, server: Server) -> None:
     expect(page.get_by_text("No deliveries yet")).to_have_count(0)
     expect(page.locator("#webhook-secret")).to_have_count(0)
     assert "whk" not in page.locator("main").inner_text()
+
+
+def test_azure_and_google_in_the_console(page: Page, server: Server) -> None:
+    """The service's cloud decides the Network page's flow: Azure's subscriptions, approval
+    and endpoint address; Google's approval with the address."""
+    token = project_with_token("shop")
+    headers = {"Authorization": f"aivenv1 {token}"}
+    clouds = {"az-1": "azure-westeurope", "gc-1": "google-europe-west1"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as api:
+        for name, cloud_name in clouds.items():
+            cli(
+                "admin", "service", "register", name, "--project", "shop", "--type", "kafka",
+                "--cloud", cloud_name, "--plan", "business-4", "--node", "kafka=127.0.0.1:9092",
+            )  # fmt: skip
+            vpc = api.post(
+                "/v1/project/shop/vpcs",
+                json={"cloud_name": cloud_name, "network_cidr": "10.0.0.0/24"},
+            ).json()["project_vpc_id"]
+            wait_for(
+                lambda vpc=vpc: api.get(f"/v1/project/shop/vpcs/{vpc}").json()["state"] == "ACTIVE"
+            )
+            api.put(f"/v1/project/shop/service/{name}", json={"project_vpc_id": vpc})
+    subscription = cli("cloud", "account", "create", "acme")["azure_subscription_id"]
+    log_in(page, server, token)
+
+    # -- Azure: subscriptions checked as typed, then approval and the address --------
+    page.goto(f"{server.url}/console/projects/shop/services/az-1/network")
+    expect(page.get_by_role("heading", name="Azure Private Link (inbound)")).to_be_visible()
+    expect(page.get_by_role("heading", name="Outbound PrivateLink")).to_have_count(0)
+    page.get_by_role("button", name="Create PrivateLink").click()
+    field = page.get_by_label("Subscription IDs (one per line)")
+    field.fill("not-a-guid")
+    expect(page.locator("#principals-check")).to_contain_text("Invalid Azure subscription ID")
+    field.fill(subscription)
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(page.locator("#inbound-state")).to_have_text("active")
+    alias = page.locator("#azure-alias").inner_text()
+    assert alias.endswith(".westeurope.azure.privatelinkservice")
+
+    base = ("--account", "acme", "--region", "westeurope")
+    vnet = cli("cloud", "azure", "vnet", "create", *base)["id"]
+    subnet = cli("cloud", "azure", "subnet", "create", "--vnet", vnet, *base)["id"]
+    endpoint = cli(
+        "cloud", "azure", "private-endpoint", "create", "--vnet", vnet, "--subnet", subnet,
+        "--alias", alias, *base,
+    )  # fmt: skip
+    connections = page.get_by_role("table", name="Connections")
+    expect(connections).to_contain_text("pending-user-approval")
+    expect(connections).to_contain_text(endpoint["resource_id"])
+    page.get_by_role("button", name=re.compile(r"Approve plc")).click()
+    expect(connections).to_contain_text("connected")
+    page.get_by_label("Endpoint address").fill("10.200.0.9")
+    page.get_by_role("button", name=re.compile(r"Set address of plc")).click()
+    expect(page.get_by_role("alert")).to_contain_text("outside the subnet")
+    page.get_by_label("Endpoint address").fill(endpoint["ip_address"])
+    page.get_by_role("button", name=re.compile(r"Set address of plc")).click()
+    expect(connections).to_contain_text("active")
+    expect(connections).to_contain_text(".az-1.shop.pl.privlink.internal")
+    shot(page, "network-azure-active")
+
+    # -- Google: nothing to fill at create; approve with the endpoint's address ------
+    page.goto(f"{server.url}/console/projects/shop/services/gc-1/network")
+    expect(
+        page.get_by_role("heading", name="Google Private Service Connect (inbound)")
+    ).to_be_visible()
+    page.get_by_role("button", name="Create PrivateLink").click()
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(page.locator("#inbound-state")).to_have_text("active")
+    attachment = page.locator("#google-attachment").inner_text()
+    base = ("--account", "acme", "--region", "europe-west1")
+    network = cli("cloud", "gcp", "network", "create", *base)["id"]
+    gsubnet = cli("cloud", "gcp", "subnet", "create", "--network", network, *base)["id"]
+    psc = cli(
+        "cloud", "gcp", "endpoint", "create", "--network", network, "--subnet", gsubnet,
+        "--target", attachment, *base,
+    )  # fmt: skip
+    expect(connections).to_contain_text(psc["psc_connection_id"])
+    page.get_by_label("Endpoint address").fill("not-an-ip")
+    page.get_by_role("button", name=re.compile(r"Approve plc")).click()
+    expect(page.get_by_role("alert")).to_contain_text("Invalid IP address")
+    page.get_by_label("Endpoint address").fill(psc["ip_address"])
+    page.get_by_role("button", name=re.compile(r"Approve plc")).click()
+    expect(connections).to_contain_text("active")
+    expect(connections).to_contain_text(psc["ip_address"])
+    shot(page, "network-google-active")

@@ -10,6 +10,7 @@ log-in redirect, 403 or 404 pages), carry none of alpha's data, and change nothi
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -158,6 +159,15 @@ def _alpha_objects(inbound: Inbound, reader_token_id: str) -> dict[str, str]:
         201,
         json={"kind": "connector", "name": "sink"},
     )
+    # The same service published from Azure and from Google (their own routes).
+    for name, cloud_name, body in [
+        ("az-1", "azure-westeurope", {"user_subscription_ids": [str(uuid.uuid4())]}),
+        ("gc-1", "google-europe-west1", {}),
+    ]:
+        register_in_vpc(inbound, name=name, cloud=cloud_name)
+        path = f"/v1/project/alpha/service/{name}/privatelink/{cloud_name.split('-')[0]}"
+        inbound.call("POST", path, json=body)
+        wait_for(lambda path=path: inbound.call("GET", path)["state"] == "active")
     zone = inbound.cloud("POST", f"{cloud}/dns/zones", 201, json={"name": "alpha-shop.example"})
     deliveries = f"/v1/project/alpha/webhooks/{hook['id']}/deliveries"
     delivery = inbound.call("GET", deliveries)["deliveries"][0]
@@ -169,6 +179,7 @@ def _alpha_objects(inbound: Inbound, reader_token_id: str) -> dict[str, str]:
         "service": "kafka-1",
         "project_vpc_id": project_vpc,
         "connection_id": connection["privatelink_connection_id"],
+        "plc": connection["privatelink_connection_id"],
         "link_id": link["link_id"],
         "attachment_id": attachment["attachment_id"],
         "service_type": "kafka",
@@ -225,6 +236,10 @@ class Call:
                 return values["project_vpc_id"]
             if name == "service" and "/outbound" in self.template:
                 return "mqtt-1"
+            if name == "service" and "/privatelink/azure" in self.template:
+                return "az-1"
+            if name == "service" and "/privatelink/google" in self.template:
+                return "gc-1"
             if name == "name":
                 kind = "load_balancer" if "/load-balancers/" in self.template else "target_group"
                 return values[kind]

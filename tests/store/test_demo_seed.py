@@ -24,8 +24,13 @@ def test_seeds_once_and_adds_missing_services(migrated: Engine) -> None:
     with sessions() as session, session.begin():
         assert demo_seed.seed(session) is None
     with sessions() as session:
-        services = {s.name: s.plan for s in session.scalars(select(Service))}
-        assert services == {demo.SERVICE: demo.PLAN, demo.MQTT_SERVICE: demo.MQTT_PLAN}
+        services = {s.name: s.cloud_name for s in session.scalars(select(Service))}
+        assert services == {
+            demo.SERVICE: "aws-eu-west-1",
+            demo.AZURE_SERVICE: "azure-westeurope",
+            demo.GOOGLE_SERVICE: "google-europe-west1",
+            demo.MQTT_SERVICE: "aws-eu-west-1",
+        }
         assert len(session.scalars(select(Project)).all()) == 1
         assert len(session.scalars(select(ApiToken)).all()) == 1
         assert session.scalars(select(Project)).one().privatelink_enabled

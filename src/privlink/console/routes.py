@@ -273,6 +273,7 @@ def check_field(
     auth.check_csrf(request, csrf)
     checks: dict[str, Callable[[str], object]] = {
         "principals": lambda text: privatelink_rules.principals(_principals(text) or None),
+        "subscriptions": lambda text: privatelink_rules.subscription_ids(_principals(text)),
         "service_name": lambda text: validation.endpoint_service_name(text.strip()),
     }
     if field not in checks:
@@ -326,6 +327,7 @@ def _network(
         status,
         project=found.name,
         service=row,
+        provider=catalog.cloud_provider(row.cloud_name),
         pl=pl,
         links=links,
         deletable=outbound_rules.DELETABLE,
@@ -449,6 +451,7 @@ def create_privatelink(
             principals=_principals(principals) or None,
             pool=pool,
             actor=actor,
+            provider=_provider(s, p, service),
         ),
         field="principals",
         value=principals,
@@ -478,6 +481,7 @@ def edit_principals(
             service_name=service,
             principals=_principals(principals) or None,
             actor=actor,
+            provider=_provider(s, p, service),
         ),
         field="edit",
         value=principals,
@@ -495,10 +499,88 @@ def delete_privatelink(
         state,
         (project, service),
         csrf,
-        lambda s, p, actor: privatelinks.delete(s, project=p, service_name=service, actor=actor),
+        lambda s, p, actor: privatelinks.delete(
+            s, project=p, service_name=service, actor=actor, provider=_provider(s, p, service)
+        ),
         field="inbound",
         status=409,
     )
+
+
+def _provider(session: Session, project: Project, service: str) -> str:
+    """The cloud of the service: which PrivateLink flow its page drives."""
+    return catalog.cloud_provider(
+        registry.get_service(session, project=project, name=service).cloud_name
+    )
+
+
+@pages.post("/console/projects/{project}/services/{service}/privatelink/connections/{plc}/approve")
+def approve_connection(
+    request: Request,
+    session: DbDep,
+    state: StateDep,
+    project: str,
+    service: str,
+    plc: str,
+    csrf: Csrf,
+    user_ip: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Azure: approve a waiting connection. Google: approve it with its endpoint's address."""
+
+    def approve(s: Session, p: Project, actor: str) -> object:
+        pl = privatelinks.get(s, project=p, service_name=service, provider=_provider(s, p, service))
+        return privatelinks.approve(
+            s,
+            pl,
+            plc,
+            user_ip=user_ip.strip() or None,
+            actor=actor,
+            networks=_networks(state, pl.service.cloud_name),
+        )
+
+    return _network_change(
+        request, session, state, (project, service), csrf, approve, field=f"approve-{plc}"
+    )
+
+
+@pages.post("/console/projects/{project}/services/{service}/privatelink/connections/{plc}/address")
+def set_connection_address(
+    request: Request,
+    session: DbDep,
+    state: StateDep,
+    project: str,
+    service: str,
+    plc: str,
+    csrf: Csrf,
+    user_ip: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Azure: the private endpoint's address, which the connection's name points at."""
+
+    def set_address(s: Session, p: Project, actor: str) -> object:
+        pl = privatelinks.get(s, project=p, service_name=service, provider="azure")
+        return privatelinks.set_user_ip(
+            s,
+            pl,
+            plc,
+            user_ip=user_ip.strip(),
+            actor=actor,
+            networks=_networks(state, pl.service.cloud_name),
+        )
+
+    return _network_change(
+        request,
+        session,
+        state,
+        (project, service),
+        csrf,
+        set_address,
+        field=f"address-{plc}",
+        value=user_ip,
+    )
+
+
+def _networks(state: AppState, cloud_name: str) -> privatelinks.Networks:
+    return state.platform(catalog.cloud_region(cloud_name)).endpoint_networks
 
 
 @pages.post("/console/projects/{project}/services/{service}/outbound")

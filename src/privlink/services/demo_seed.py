@@ -27,18 +27,26 @@ def seed(session: Session) -> str | None:
             session, project=demo.PROJECT, description="demo project"
         ).secret
     _name, mqtt_host, mqtt_port = demo.MQTT_NODE
+    brokers = {"kafka": [f"{h}:{p}" for _n, h, p in demo.NODES]}
     services = {
-        demo.SERVICE: ("kafka", demo.PLAN, {"kafka": [f"{h}:{p}" for _n, h, p in demo.NODES]}),
-        demo.MQTT_SERVICE: ("mqtt", demo.MQTT_PLAN, {"mqtt": [f"{mqtt_host}:{mqtt_port}"]}),
+        demo.SERVICE: ("kafka", demo.PLAN, brokers, demo.CLOUD),
+        demo.AZURE_SERVICE: ("kafka", demo.PLAN, brokers, demo.AZURE_CLOUD),
+        demo.GOOGLE_SERVICE: ("kafka", demo.PLAN, brokers, demo.GOOGLE_CLOUD),
+        demo.MQTT_SERVICE: (
+            "mqtt",
+            demo.MQTT_PLAN,
+            {"mqtt": [f"{mqtt_host}:{mqtt_port}"]},
+            demo.CLOUD,
+        ),
     }
-    for name, (kind, plan, components) in services.items():
+    for name, (kind, plan, components, cloud) in services.items():
         if services_store.get_service(session, project=project, name=name) is None:
             registry.register_service(
                 session,
                 project=project,
                 name=name,
                 service_type=kind,
-                cloud_name=demo.CLOUD,
+                cloud_name=cloud,
                 plan=plan,
                 components=components,
             )
