@@ -114,13 +114,15 @@ def project(bench: Serve, name: str) -> None:
     )
 
 
-def project_vpc(bench: Serve) -> str:
-    """Project `bench` (PrivateLink enabled) with an ACTIVE project VPC; its ID."""
-    project(bench, "bench")
+def project_vpc(bench: Serve, cloud: str = "aws-eu-west-1", *, new_project: bool = True) -> str:
+    """Project `bench` (PrivateLink enabled, made unless `new_project` is False) with an
+    ACTIVE project VPC in `cloud`; its ID."""
+    if new_project:
+        project(bench, "bench")
     api = bench.api
     vpc: str = api.post(
         "/v1/project/bench/vpcs",
-        json={"cloud_name": "aws-eu-west-1", "network_cidr": "10.0.0.0/24"},
+        json={"cloud_name": cloud, "network_cidr": "10.0.0.0/24"},
     ).json()["project_vpc_id"]
     until(lambda: api.get(f"/v1/project/bench/vpcs/{vpc}").json()["state"] == "ACTIVE")
     return vpc
@@ -133,15 +135,17 @@ def register_pg(
     vpc: str | None = None,
     *,
     project: str = "bench",
+    cloud: str = "aws-eu-west-1",
     **config: object,
 ) -> None:
-    """A pg service of `project` behind the node on 127.0.0.1:node, in `vpc` if given."""
+    """A pg service of `project` in `cloud` behind the node on 127.0.0.1:node, in `vpc`
+    if given."""
     api.post(
         f"/v1/project/{project}/service",
         json={
             "service_name": name,
             "service_type": "pg",
-            "cloud_name": "aws-eu-west-1",
+            "cloud_name": cloud,
             "plan": "business-4",
             "components": {"pg": [f"127.0.0.1:{node}"]},
         },

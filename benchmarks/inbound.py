@@ -23,6 +23,8 @@ import httpx
 from common import free_port, greeting_node, project_vpc, register_pg, report, serve, until
 
 N = int(os.environ.get("BENCH_SERVICES", "100"))
+# Services per Azure and Google flow (each waits for an approval, as a customer gives it).
+N_CLOUD = int(os.environ.get("BENCH_CLOUD_SERVICES", "25"))
 
 
 def first_byte(host: str, port: int) -> bool:
@@ -94,6 +96,82 @@ def main() -> None:
                 "(AWS: an NLB and endpoint service take minutes to become available)",
             ],
         )
+        for provider in ("azure", "google"):
+            _approval_flow(bench, provider, node)
+
+
+CLOUDS = {
+    "azure": ("azure-westeurope", "westeurope"),
+    "google": ("google-europe-west1", "europe-west1"),
+}
+
+
+def _approval_flow(bench: Any, provider: str, node: int) -> None:
+    """Azure and Google: create -> active, then (endpoint made, found, approved and, in
+    Azure, its address given) approve -> first byte through the endpoint."""
+    api = bench.api
+    cloud, region = CLOUDS[provider]
+    vpc = project_vpc(bench, cloud, new_project=False)
+    account = api.post("/v1/cloud/accounts", json={"name": f"c-{provider}"}).json()
+    base_cloud = f"/v1/cloud/c-{provider}/{region}"
+    net = api.post(f"{base_cloud}/vpcs", json={"cidr": "10.9.0.0/16"}).json()["id"]
+    zone = {"azure": "azwe1-az1", "google": "gew1-az1"}[provider]
+    subnet = api.post(f"{base_cloud}/subnets", json={"vpc_id": net, "az_id": zone}).json()["id"]
+    body = (
+        {"user_subscription_ids": [account["azure_subscription_id"]]} if provider == "azure" else {}
+    )
+    active, approved = [], []
+    for i in range(N_CLOUD):
+        name = f"pg-{provider}-{i}"
+        register_pg(api, name, node, vpc, cloud=cloud, privatelink_access={"pg": True})
+        base = f"/v1/project/bench/service/{name}/privatelink/{provider}"
+        started = time.perf_counter()
+        api.post(base, json=body).raise_for_status()
+        active.append(until(lambda base=base: api.get(base).json()["state"] == "active") - started)
+        pl = api.get(base).json()
+        target = pl.get("azure_service_alias") or pl["google_service_attachment"]
+        endpoint = api.post(
+            f"{base_cloud}/endpoints",
+            json={"vpc_id": net, "service_name": target, "subnet_ids": [subnet]},
+        ).json()
+        address = endpoint["addresses"][0]["address"]
+        api.post(base + "/refresh").raise_for_status()
+        plc = until_listed(api, base)
+        # The node healthy behind the listener first: what is timed is the approval's path.
+        until(lambda base=base: api.get(base + "/status").json()["ports"][0]["healthy"])
+        asked = time.perf_counter()
+        if provider == "azure":
+            api.post(f"{base}/connections/{plc}/approve").raise_for_status()
+            until(lambda base=base: _states(api, base) == ["connected"])
+            api.put(
+                f"{base}/connections/{plc}", json={"user_ip_address": address}
+            ).raise_for_status()
+        else:
+            approve = {"user_ip_address": address}
+            api.post(f"{base}/connections/{plc}/approve", json=approve).raise_for_status()
+        listen = api.get(base + "/status").json()["ports"][0]["port"]
+        approved.append(until(lambda a=address, p=listen: first_byte(a, p)) - asked)
+        print(f"\r{provider} {i + 1}/{N_CLOUD}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    report(
+        f"{provider} PrivateLink on the local cloud, {N_CLOUD} services, one after another",
+        [("create -> active", active), ("approve -> first byte", approved)],
+        [
+            "approve -> first byte: the approval (in Azure also the endpoint's address, given "
+            "once the connection is `connected`) accepted in the cloud and the endpoint "
+            "carrying bytes; the node was healthy before",
+        ],
+    )
+
+
+def _states(api: httpx.Client, base: str) -> list[str]:
+    return [r["state"] for r in api.get(base + "/connections").json()["connections"]]
+
+
+def until_listed(api: httpx.Client, base: str) -> str:
+    """The PrivateLink's (only) connection once found, waiting for approval: its ID."""
+    until(lambda: _states(api, base) == ["pending-user-approval"])
+    return str(api.get(base + "/connections").json()["connections"][0]["privatelink_connection_id"])
 
 
 def until_connection_active(api: httpx.Client, base: str) -> tuple[float, str]:
