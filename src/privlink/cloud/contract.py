@@ -124,7 +124,38 @@ class ServiceListener:
     targets: tuple[TargetHealthView, ...]
 
 
-class CloudDriver(ABC):
+class ServiceOwner(ABC):
+    """What the owner of an endpoint service does with its consumers' connections and
+    its DNS zone: the part every cloud driver shares."""
+
+    @abstractmethod
+    def describe_endpoint_connections(self, service_id: str) -> list[Endpoint]: ...
+
+    @abstractmethod
+    def accept_endpoint_connections(self, service_id: str, endpoint_ids: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def reject_endpoint_connections(self, service_id: str, endpoint_ids: Sequence[str]) -> None: ...
+
+    # -- DNS: the platform zone's records (Route 53 on AWS) ------------------
+    @abstractmethod
+    def dns_zone(self, name: str) -> str:
+        """The ID of this account's hosted zone `name`, made if missing (idempotent)."""
+
+    @abstractmethod
+    def dns_records(self, zone_id: str, under: str) -> list[Record]:
+        """The zone's A and TXT record sets named `under` or below it, sorted."""
+
+    @abstractmethod
+    def change_dns_records(
+        self, zone_id: str, *, upsert: Sequence[Record] = (), delete: Sequence[Record] = ()
+    ) -> None:
+        """Create or replace `upsert`, remove `delete` (as `dns_records` returned them; one
+        already gone counts as removed): one batch, all or nothing, where the cloud has
+        batches (Route 53); else one record at a time, each idempotent."""
+
+
+class CloudDriver(ServiceOwner):
     """One account's view of a cloud in one region, as the reconciler uses it."""
 
     @abstractmethod
@@ -223,18 +254,9 @@ class CloudDriver(ABC):
     ) -> None: ...
 
     @abstractmethod
-    def describe_endpoint_connections(self, service_id: str) -> list[Endpoint]: ...
-
-    @abstractmethod
     def list_endpoint_connections(self) -> list[Endpoint]:
         """Every endpoint connected, or asking to connect, to any endpoint service of this
         account in the region: one paged listing, not a call per service."""
-
-    @abstractmethod
-    def accept_endpoint_connections(self, service_id: str, endpoint_ids: Sequence[str]) -> None: ...
-
-    @abstractmethod
-    def reject_endpoint_connections(self, service_id: str, endpoint_ids: Sequence[str]) -> None: ...
 
     @abstractmethod
     def delete_endpoint_service(self, service_id: str) -> None: ...
@@ -273,21 +295,50 @@ class CloudDriver(ABC):
         """IDs/ARNs of this account's resources of `kind` carrying all of `tags`."""
         return list(self.find_tagged(kind, tags, names))
 
-    # -- DNS: the platform zone's records (Route 53 on AWS) ------------------
-    @abstractmethod
-    def dns_zone(self, name: str) -> str:
-        """The ID of this account's hosted zone `name`, made if missing (idempotent)."""
+
+@dataclass(frozen=True)
+class PublishedUnit:
+    """One listener of a published service: a component, or one node of it."""
+
+    key: str  # the unit: `kafka`, `kafka-0`, …
+    port: int  # where consumers reach it, through their endpoint
+    targets: tuple[Target, ...]
+    open: bool  # listened on (privatelink_access on); else its targets are kept, unserved
+
+
+@dataclass(frozen=True)
+class PublishSpec:
+    """Everything a published service is, as one wish (Azure's and Google's resources are
+    declared whole, by names derived from `key`)."""
+
+    key: str  # the PrivateLink's ID
+    network: str  # the platform network its load balancer is in
+    units: tuple[PublishedUnit, ...]
+    consumers: tuple[str, ...]  # Azure: subscriptions it is visible to; Google: none
+    health_check: HealthCheck
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Published:
+    id: str  # what connections are listed and accepted by
+    name: str  # what consumers connect to: an Azure alias, a Google service attachment
+    resource_id: str  # Azure: the Private Link Service's resource ID
+    healthy: Mapping[str, bool]  # unit key -> a target passes health checks
+
+
+class Publisher(ServiceOwner):
+    """A cloud where a service is published as one declared whole (Azure: a load balancer
+    and a Private Link Service; Google: a load balancer and a service attachment)."""
 
     @abstractmethod
-    def dns_records(self, zone_id: str, under: str) -> list[Record]:
-        """The zone's A and TXT record sets named `under` or below it, sorted."""
+    def publish(self, spec: PublishSpec) -> Published:
+        """Make the cloud hold exactly `spec`: made, changed or left as it is (idempotent,
+        so a step killed at any instant is finished by the next)."""
 
     @abstractmethod
-    def change_dns_records(
-        self, zone_id: str, *, upsert: Sequence[Record] = (), delete: Sequence[Record] = ()
-    ) -> None:
-        """One batch, all or nothing: create or replace `upsert`, remove `delete` (as
-        `dns_records` returned them; one already gone counts as removed)."""
+    def unpublish(self, key: str) -> None:
+        """Remove everything `publish(key=…)` made (live connections end); idempotent."""
 
 
 class Platform(ABC):
@@ -313,5 +364,12 @@ class Platform(ABC):
     def delete_project_network(self, region: str, key: str) -> None:
         """Remove a project VPC's network (nothing may use it any more)."""
 
+    def publisher(self, region: str) -> Publisher | None:
+        """Where services in this region are published as one declared whole (Azure,
+        Google), its driver; None where the reconciler drives each resource (AWS)."""
+        return None
+
 
 DriverFor = Callable[[str], CloudDriver]  # region -> the platform account's driver
+# region -> how the reconciler publishes services there: resource by resource, or whole
+PublisherFor = Callable[[str], CloudDriver | Publisher]

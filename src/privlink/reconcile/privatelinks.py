@@ -18,7 +18,6 @@ Work is claimed and retried through `reconcile.queue`.
 from __future__ import annotations
 
 import hashlib
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +25,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from privlink.cloud import contract as c
+from privlink.cloud import piecewise
 from privlink.domain import catalog, dns, naming
 from privlink.domain import privatelink as rules
 from privlink.domain.cloud import HealthCheck
@@ -38,7 +38,7 @@ log = structlog.get_logger(__name__)
 HEALTH_POLL = 1.0  # seconds between steps while targets or connections are settling
 
 
-def kind(sessions: sessionmaker[Session], driver_for: c.DriverFor, cfg: Config) -> queue.Kind:
+def kind(sessions: sessionmaker[Session], driver_for: c.PublisherFor, cfg: Config) -> queue.Kind:
     """Inbound PrivateLinks on the shared work queue."""
     return queue.Kind(
         name="privatelink",
@@ -51,7 +51,9 @@ def kind(sessions: sessionmaker[Session], driver_for: c.DriverFor, cfg: Config) 
     )
 
 
-def run(sessions: sessionmaker[Session], driver_for: c.DriverFor, pl_id: str, cfg: Config) -> None:
+def run(
+    sessions: sessionmaker[Session], driver_for: c.PublisherFor, pl_id: str, cfg: Config
+) -> None:
     """Claim the object, take one step, record the outcome, release the lease."""
     kind(sessions, driver_for, cfg).run(sessions, pl_id)
 
@@ -139,7 +141,7 @@ def connection_id(pl_id: str, endpoint_id: str) -> str:
 
 
 def step(
-    sessions: sessionmaker[Session], driver_for: c.DriverFor, pl_id: str, cfg: Config
+    sessions: sessionmaker[Session], driver_for: c.PublisherFor, pl_id: str, cfg: Config
 ) -> float | None:
     """One pass toward the desired state; returns seconds until the next pass is wanted."""
     want = _read(sessions, pl_id)
@@ -147,10 +149,66 @@ def step(
         return None
     cloud = driver_for(want.region)
     if want.state == rules.DELETING:
-        _tear_down(cloud, want, cfg)
+        # Names first: clients stop finding the endpoints before they stop answering. The
+        # subtree is listed whatever was recorded (a crash may have published unrecorded).
+        _sync_zone(cloud, want, cfg, ())
+        if isinstance(cloud, c.Publisher):
+            cloud.unpublish(want.pl_id)
+        else:
+            tg_names = [naming.target_group_name(want.pl_id, p) for p in want.ports.values()]
+            piecewise.remove(cloud, want.pl_id, tg_names)
         _forget(sessions, want)
         return None
+    if isinstance(cloud, c.Publisher):
+        return _converge_whole(sessions, cloud, want, cfg)
     return _converge(sessions, cloud, want, cfg)
+
+
+def _converge_whole(
+    sessions: sessionmaker[Session], cloud: c.Publisher, want: Desired, cfg: Config
+) -> float | None:
+    """Azure and Google: the load balancer and the service declared whole, then the
+    connections and names as on AWS."""
+    if want.platform_vpc is None:
+        raise Conflict("The service's project VPC is not ACTIVE; move the service into one")
+    spec = c.PublishSpec(
+        key=want.pl_id,
+        network=want.platform_vpc,
+        units=tuple(
+            c.PublishedUnit(
+                key=u.key,
+                port=want.ports[u.key],
+                targets=tuple(c.Target(h, p) for h, p in u.targets),
+                open=bool(want.access.get(u.component)),
+            )
+            for u in want.units
+        ),
+        consumers=want.principals,
+        health_check=cfg.health_check,
+        tags=naming.created_tags(naming.Kind.privatelink, want.pl_id, want.project),
+    )
+    published = cloud.publish(spec)
+    service = c.EndpointService(
+        id=published.id,
+        name=published.name,
+        region=want.region,
+        state="Available",
+        acceptance_required=True,
+        load_balancer_arns=(),
+        az_ids=(),
+        principals=want.principals,
+        resource_id=published.resource_id,
+    )
+    healthy = dict(published.healthy)
+    if not want.was_active:  # `active` as soon as the service is there
+        _record(sessions, want, cfg, service, None, healthy, want.dns_published, [])
+    endpoints = _settle_endpoints(cloud, published.id, want)
+    names = _publish(sessions, cloud, want, cfg, endpoints)
+    settling = _record(sessions, want, cfg, service, endpoints, healthy, names, [])
+    if settling:
+        return HEALTH_POLL
+    unhealthy = any(not healthy.get(u.key) for u in spec.units if u.open)
+    return cfg.health_poll if unhealthy else None
 
 
 class _Builder:
@@ -284,7 +342,7 @@ def _sync_targets(cloud: c.CloudDriver, arn: str, unit: rules.Unit, *, fresh: bo
     return any(v.state == "healthy" and v.target in wanted for v in views)
 
 
-def _settle_endpoints(cloud: c.CloudDriver, service_id: str, want: Desired) -> list[c.Endpoint]:
+def _settle_endpoints(cloud: c.ServiceOwner, service_id: str, want: Desired) -> list[c.Endpoint]:
     """AWS: accept endpoints of allowed principals, reject the others. Azure and Google:
     accept those the customer approved; the rest wait. The live ones after."""
     endpoints = cloud.describe_endpoint_connections(service_id)
@@ -326,7 +384,7 @@ def _names(want: Desired, cfg: Config, endpoints: list[c.Endpoint]) -> list[dns.
 
 def _publish(
     sessions: sessionmaker[Session],
-    cloud: c.CloudDriver,
+    cloud: c.ServiceOwner,
     want: Desired,
     cfg: Config,
     endpoints: list[c.Endpoint],
@@ -351,7 +409,7 @@ def _publish(
 
 
 def _sync_zone(
-    cloud: c.CloudDriver, want: Desired, cfg: Config, wanted: tuple[dns.Record, ...]
+    cloud: c.ServiceOwner, want: Desired, cfg: Config, wanted: tuple[dns.Record, ...]
 ) -> None:
     zone_id = cloud.dns_zone(cfg.dns_zone)
     current = cloud.dns_records(
@@ -451,36 +509,6 @@ def _record(
 def _move(s: Session, pl: Privatelink, state: str, reason: str) -> None:
     pl.state, pl.reason = state, reason[:1000]
     events.record_for(s, pl, "privatelink", reason)
-
-
-def _tear_down(cloud: c.CloudDriver, want: Desired, cfg: Config) -> None:
-    # Names first: clients stop finding the endpoints before they stop answering. The
-    # subtree is listed whatever was recorded (a crash may have published unrecorded).
-    _sync_zone(cloud, want, cfg, ())
-    tags = naming.finder_tags(naming.Kind.privatelink, want.pl_id)
-    for service_id in cloud.find_by_tags(naming.Resource.endpoint_service, tags):
-        try:
-            cloud.delete_endpoint_service(service_id)
-        except Conflict:  # live connections: reject them, then delete
-            live = [
-                e.id
-                for e in cloud.describe_endpoint_connections(service_id)
-                if e.state in rules.CONNECTION_STATES
-            ]
-            cloud.reject_endpoint_connections(service_id, live)
-            cloud.delete_endpoint_service(service_id)
-    # By name too: a resource made a moment ago may not be in a lagging tag search yet;
-    # and what such a search still lists may be gone already (NotFound: done).
-    lb_names = [naming.load_balancer_name(want.pl_id)]
-    for lb in cloud.find_by_tags(naming.Resource.load_balancer, tags, names=lb_names):
-        with suppress(NotFound):
-            for listener in cloud.describe_listeners(lb):
-                cloud.delete_listener(listener.arn)
-            cloud.delete_load_balancer(lb)
-    tg_names = [naming.target_group_name(want.pl_id, port) for port in want.ports.values()]
-    for arn in cloud.find_by_tags(naming.Resource.target_group, tags, names=tg_names):
-        with suppress(NotFound):
-            cloud.delete_target_group(arn)
 
 
 def _forget(sessions: sessionmaker[Session], want: Desired) -> None:

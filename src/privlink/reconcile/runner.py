@@ -52,7 +52,7 @@ class Runner:
             health_check=HealthCheck(), resync=resync_interval
         )
         backoff = self.config.backoff
-        self.privatelinks = privatelinks.kind(sessions, self.platform, self.config)
+        self.privatelinks = privatelinks.kind(sessions, self.publisher, self.config)
         self.kinds = [
             vpcs.kind(sessions, platform, resync=resync_interval, backoff=backoff),
             self.privatelinks,
@@ -100,6 +100,10 @@ class Runner:
     def platform(self, region: str) -> c.CloudDriver:
         """The platform account's driver in a region: where inbound resources live."""
         return self.platform_cloud.driver(region)
+
+    def publisher(self, region: str) -> c.CloudDriver | c.Publisher:
+        """How services are published in a region: whole (Azure, Google) or piece by piece."""
+        return self.platform_cloud.publisher(region) or self.platform_cloud.driver(region)
 
     async def run_once(self) -> None:
         """Steps until nothing is due (at most MAX_BATCHES batches, then the loop goes on)."""

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from privlink.cloud import contract as c
 from privlink.cloud.local.control import LocalCloud
+from privlink.cloud.piecewise import Piecewise
+from privlink.domain.cloud import provider_of
 
 PLATFORM_ACCOUNT = "privlink-platform"
 
@@ -23,6 +25,12 @@ class LocalPlatform(c.Platform):
 
     def driver(self, region: str, principal: str | None = None) -> c.CloudDriver:
         return self.cloud.account(self.account_id, region, principal)
+
+    def publisher(self, region: str) -> c.Publisher | None:
+        # Azure's and Google's regions publish whole, on the same resources.
+        if provider_of(region) == "aws":
+            return None
+        return Piecewise(self.driver(region))
 
     def principal(self, role_name: str) -> str:
         return f"arn:aws:iam::{self.account_id}:role/{role_name}"
