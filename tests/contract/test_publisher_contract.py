@@ -1,0 +1,277 @@
+"""One publishing contract, every driver that publishes a service whole: the local cloud
+(its Azure region, through `Piecewise`) and Azure through its SDK, whose HTTP is answered
+by a hand-written Resource Manager (`azure_arm`) in ARM's documented shapes.
+
+Each case states what a consumer sees: who may connect, what is accepted, which ports
+listen, that a repeated publish changes nothing and an unpublish leaves nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.core.credentials import AccessToken, AccessTokenInfo
+from azure.core.pipeline.transport import RequestsTransport
+
+from privlink.cloud import contract as c
+from privlink.cloud.azure import AzurePublisher
+from privlink.cloud.local import dialects
+from privlink.cloud.local.control import LocalCloud
+from privlink.cloud.local.platform import LocalPlatform
+from privlink.domain.cloud import AZURE_REGIONS, HealthCheck
+from privlink.domain.dns import Record
+from privlink.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from privlink.store import migrate
+from privlink.store.db import make_engine, make_sessionmaker
+from tests.contract.azure_arm import Arm, session
+
+REGION = "westeurope"
+OTHER = "99999999-8888-7777-6666-555555555555"
+
+
+@dataclass
+class Side:
+    name: str
+    publisher: c.Publisher
+    network: str
+    consumer: str  # a subscription the tests let connect
+    other: str  # one they do not, at first
+    connect: Callable[[c.Published, str], str]  # (service, subscription) -> endpoint ID
+    counts: Callable[[], tuple[int, int]]  # load balancers, services
+    listening: Callable[[str], set[int]]  # key -> frontend ports
+    arm: Arm | None = None
+
+
+class Credential:
+    """A token credential for the SDK's pipeline (the fake Resource Manager takes any)."""
+
+    def get_token(self, *_scopes: str, **_kw: Any) -> AccessToken:
+        return AccessToken("token", int(time.time()) + 3600)
+
+    def get_token_info(self, *_scopes: str, options: Any = None) -> AccessTokenInfo:
+        return AccessTokenInfo("token", int(time.time()) + 3600)
+
+
+def azure_publisher(arm: Arm) -> AzurePublisher:
+    transport = RequestsTransport(session=session(arm), session_owner=False)
+    return AzurePublisher(
+        subscription_id=arm.subscription,
+        resource_group="platform",
+        location=REGION,
+        credential=Credential(),
+        transport=transport,
+        polling_interval=0,
+        retry_backoff_factor=0,
+    )
+
+
+def _local(tmp_path: Path) -> Iterator[Side]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'cloud.db'}")
+    migrate.upgrade(engine)
+    cloud = LocalCloud(make_sessionmaker(engine))
+    platform = LocalPlatform(cloud)
+    publisher = platform.publisher(REGION)
+    assert publisher is not None
+    network = platform.project_network(REGION, "net", "10.0.0.0/24", AZURE_REGIONS[REGION])
+    # Two customers: a local account is also an Azure subscription.
+    accounts = {
+        dialects.subscription_id(made.id): made.id
+        for made in (cloud.create_account("customer"), cloud.create_account("other"))
+    }
+    consumer, other = list(accounts)
+
+    def connect(service: c.Published, subscription: str) -> str:
+        acct = cloud.account(accounts[subscription], REGION)
+        vpc = acct.create_vpc("10.9.0.0/16")
+        subnet = acct.create_subnet(vpc.id, AZURE_REGIONS[REGION][0])
+        return acct.create_endpoint(
+            vpc_id=vpc.id, service_name=service.name, subnet_ids=[subnet.id]
+        ).id
+
+    driver = platform.driver(REGION)
+
+    def counts() -> tuple[int, int]:
+        return len(driver.describe_load_balancers()), len(driver.describe_endpoint_services())
+
+    def listening(key: str) -> set[int]:
+        lbs = driver.find_by_tags("load-balancer", {"privlink:privatelink": key})
+        return {li.port for lb in lbs for li in driver.describe_listeners(lb)}
+
+    yield Side("local", publisher, network, consumer, other, connect, counts, listening)
+    engine.dispose()
+
+
+def _azure() -> Side:
+    arm = Arm()
+    network = arm.virtual_network("platform", "privlink-net")
+    publisher = azure_publisher(arm)
+
+    def connect(service: c.Published, subscription: str) -> str:
+        try:
+            return arm.private_endpoint(service.resource_id, subscription)
+        except PermissionError as error:
+            raise Forbidden(str(error)) from None
+
+    def counts() -> tuple[int, int]:
+        return len(arm.of_kind("loadBalancers")), len(arm.of_kind("privateLinkServices"))
+
+    def listening(key: str) -> set[int]:
+        lb = next(r for r in arm.of_kind("loadBalancers") if r["name"] == f"privlink-{key}")
+        return {r["properties"]["frontendPort"] for r in lb["properties"]["loadBalancingRules"]}
+
+    consumer = "6f1c2a3e-6d2b-4f0e-9a51-5d1f0c9b7e21"
+    return Side("azure", publisher, network, consumer, OTHER, connect, counts, listening, arm)
+
+
+@pytest.fixture(params=["local", "azure"])
+def side(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Side]:
+    if request.param == "local":
+        yield from _local(tmp_path)
+    else:
+        yield _azure()
+
+
+def spec(side: Side, key: str = "pl-1", *, open_ports: tuple[int, ...] = (10000,),
+         consumers: tuple[str, ...] | None = None) -> c.PublishSpec:  # fmt: skip
+    units = (
+        c.PublishedUnit("kafka", 10000, (c.Target("127.0.0.1", 9092),), 10000 in open_ports),
+        c.PublishedUnit("kafka-0", 10001, (c.Target("127.0.0.1", 9092),), 10001 in open_ports),
+    )
+    return c.PublishSpec(
+        key=key,
+        network=side.network,
+        units=units,
+        consumers=consumers if consumers is not None else (side.consumer,),
+        health_check=HealthCheck(interval=5, timeout=2, healthy_threshold=2, unhealthy_threshold=2),
+        tags={"privlink:privatelink": key, "privlink:project": "alpha"},
+    )
+
+
+class TestPublish:
+    def test_published_once_for_its_consumers(self, side: Side) -> None:
+        first = side.publisher.publish(spec(side))
+        assert first.name.endswith(f".{REGION}.azure.privatelinkservice")
+        assert "/providers/Microsoft.Network/privateLinkServices/" in first.resource_id
+        again = side.publisher.publish(spec(side))
+        assert (again.id, again.name, again.resource_id) == (
+            first.id,
+            first.name,
+            first.resource_id,
+        )
+        assert side.counts() == (1, 1)
+        assert side.listening("pl-1") == {10000}  # only the open unit listens
+
+    def test_only_listed_subscriptions_may_connect(self, side: Side) -> None:
+        other = side.other
+        published = side.publisher.publish(spec(side))
+        with pytest.raises(Forbidden):
+            side.connect(published, other)
+        assert side.publisher.describe_endpoint_connections(published.id) == []
+        side.publisher.publish(spec(side, consumers=(side.consumer, other)))
+        side.connect(published, other)
+        (waiting,) = side.publisher.describe_endpoint_connections(published.id)
+        assert waiting.state == "pendingAcceptance"  # approval is always asked for
+        assert waiting.owner == other
+        assert waiting.resource_id
+
+    def test_connections_accepted_and_rejected(self, side: Side) -> None:
+        published = side.publisher.publish(spec(side))
+        one = side.connect(published, side.consumer)
+        two = side.connect(published, side.consumer)
+        side.publisher.accept_endpoint_connections(published.id, [one])
+        side.publisher.reject_endpoint_connections(published.id, [two])
+        states = {e.id: e.state for e in side.publisher.describe_endpoint_connections(published.id)}
+        assert states[two] == "rejected"
+        assert states[one] in ("pending", "available")  # provisioning, then carrying bytes
+
+    def test_ports_follow_the_open_units(self, side: Side) -> None:
+        side.publisher.publish(spec(side, open_ports=(10000, 10001)))
+        assert side.listening("pl-1") == {10000, 10001}
+        side.publisher.publish(spec(side, open_ports=(10001,)))
+        assert side.listening("pl-1") == {10001}
+        assert side.counts() == (1, 1)
+
+    def test_unpublish_leaves_nothing_and_may_be_repeated(self, side: Side) -> None:
+        published = side.publisher.publish(spec(side))
+        side.connect(published, side.consumer)
+        side.publisher.publish(spec(side, key="pl-2"))
+        side.publisher.unpublish("pl-1")
+        side.publisher.unpublish("pl-1")
+        assert side.counts() == (1, 1)  # pl-2's
+        again = side.publisher.publish(spec(side))
+        assert side.counts() == (2, 2)
+        assert again.name
+
+
+class TestDns:
+    ZONE = "pl.example.com"
+
+    def test_records_upserted_listed_replaced_deleted(self, side: Side) -> None:
+        zone = side.publisher.dns_zone(self.ZONE)
+        assert side.publisher.dns_zone(self.ZONE) == zone
+        a = Record("plc1.svc.alpha.pl.example.com", "A", ("10.0.0.5",), 60)
+        b = Record("kafka-0.plc1.svc.alpha.pl.example.com", "A", ("10.0.0.5",), 60)
+        elsewhere = Record("plc2.other.alpha.pl.example.com", "A", ("10.0.0.6",), 60)
+        side.publisher.change_dns_records(zone, upsert=[a, b, elsewhere])
+        under = "svc.alpha.pl.example.com"
+        assert side.publisher.dns_records(zone, under) == sorted([a, b])
+        moved = Record(a.name, "A", ("10.0.0.7",), 60)
+        side.publisher.change_dns_records(zone, upsert=[moved], delete=[b])
+        assert side.publisher.dns_records(zone, under) == [moved]
+        side.publisher.change_dns_records(zone, delete=[b])  # gone already: done
+        outside = Record("x.example.org", "A", ("10.0.0.8",), 60)
+        with pytest.raises(InvalidInput):
+            side.publisher.change_dns_records(zone, upsert=[moved], delete=[outside])
+        assert side.publisher.dns_records(zone, under) == [moved]
+
+
+# -- Azure's HTTP: long-running operations, throttling, errors, a step killed midway -------
+class TestAzureHttp:
+    def test_long_running_operations_are_polled_to_their_end(self) -> None:
+        side = _azure()
+        assert side.arm is not None
+        side.publisher.publish(spec(side))
+        polled = [r for r in side.arm.requests if r.startswith("GET /operations/")]
+        assert len(polled) >= 3  # the load balancer's, the service's, the health's
+        writes = list(side.arm.writes())
+        side.publisher.publish(spec(side))
+        assert [w for w in side.arm.writes()[len(writes) :] if w.startswith("PUT")] == []
+
+    def test_throttling_is_ridden_through(self) -> None:
+        side = _azure()
+        assert side.arm is not None
+        side.arm.fail(429, "TooManyRequests", match="PUT", times=3)
+        published = side.publisher.publish(spec(side))
+        assert published.name
+        assert side.counts() == (1, 1)
+
+    def test_a_permanent_error_is_reported_and_the_next_pass_finishes(self) -> None:
+        side = _azure()
+        assert side.arm is not None
+        side.arm.fail(400, "InvalidResourceReference", match="privateLinkServices")
+        with pytest.raises(InvalidInput, match="InvalidResourceReference"):
+            side.publisher.publish(spec(side))
+        assert side.counts() == (1, 0)  # the load balancer was made: like a crash between
+        side.publisher.publish(spec(side))
+        assert side.counts() == (1, 1)
+
+    def test_errors_map_to_what_a_step_does_next(self) -> None:
+        side = _azure()
+        assert side.arm is not None
+        side.arm.fail(403, "AuthorizationFailed", match="loadBalancers")
+        with pytest.raises(Forbidden, match="AuthorizationFailed"):
+            side.publisher.publish(spec(side))
+        side.arm.fail(409, "AnotherOperationInProgress", match="loadBalancers")
+        with pytest.raises(Conflict, match="AnotherOperationInProgress") as caught:
+            side.publisher.publish(spec(side))
+        assert caught.value.temporary  # retried after a backoff, not failed
+        side.arm.fail(503, "ServerBusy", match="loadBalancers", times=20)
+        with pytest.raises(Unavailable):
+            side.publisher.publish(spec(side))
+        with pytest.raises(NotFound):
+            side.publisher.describe_endpoint_connections("privlink-missing")
