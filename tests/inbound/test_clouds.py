@@ -118,6 +118,11 @@ def test_azure_flow(inbound: Inbound) -> None:
     hops = [h["hop"] for h in report["hops"]]
     assert any("dns" in h.lower() for h in hops), hops
 
+    # Azure's flow publishes the service whole (the local cloud plays it piece by piece).
+    audit = inbound.call("GET", "/v1/admin/audit", token=inbound.admin, params={"limit": 500})
+    actions = {r["action"] for r in audit["records"]}
+    assert "cloud publish" in actions
+
     # Delete: `deleting`, changes refused meanwhile, then gone.
     assert inbound.call("DELETE", AZURE)["state"] == "deleting"
     inbound.call("PUT", AZURE, 409, json={"user_subscription_ids": [subscription]})

@@ -45,7 +45,7 @@ def timed(on_call: OnCall, region: str, name: str, call: Callable[[], T]) -> T:
 
 
 class _MeteredDriver:
-    def __init__(self, inner: c.CloudDriver, region: str, on_call: OnCall) -> None:
+    def __init__(self, inner: c.CloudDriver | c.Publisher, region: str, on_call: OnCall) -> None:
         self._inner = inner
         self._region = region
         self._on_call = on_call
@@ -72,6 +72,12 @@ class MeteredPlatform(c.Platform):
     def driver(self, region: str, principal: str | None = None) -> c.CloudDriver:
         inner = self._inner.driver(region, principal)
         return cast(c.CloudDriver, _MeteredDriver(inner, region, self._on_call))
+
+    def publisher(self, region: str) -> c.Publisher | None:
+        inner = self._inner.publisher(region)
+        if inner is None:
+            return None
+        return cast(c.Publisher, _MeteredDriver(inner, region, self._on_call))
 
     def principal(self, role_name: str) -> str:
         return self._inner.principal(role_name)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -148,20 +148,27 @@ def step(
     if want is None:
         return None
     cloud = driver_for(want.region)
+    whole = _whole(cloud)
     if want.state == rules.DELETING:
         # Names first: clients stop finding the endpoints before they stop answering. The
         # subtree is listed whatever was recorded (a crash may have published unrecorded).
         _sync_zone(cloud, want, cfg, ())
-        if isinstance(cloud, c.Publisher):
-            cloud.unpublish(want.pl_id)
+        if whole is not None:
+            whole.unpublish(want.pl_id)
         else:
             tg_names = [naming.target_group_name(want.pl_id, p) for p in want.ports.values()]
-            piecewise.remove(cloud, want.pl_id, tg_names)
+            piecewise.remove(cast(c.CloudDriver, cloud), want.pl_id, tg_names)
         _forget(sessions, want)
         return None
-    if isinstance(cloud, c.Publisher):
-        return _converge_whole(sessions, cloud, want, cfg)
-    return _converge(sessions, cloud, want, cfg)
+    if whole is not None:
+        return _converge_whole(sessions, whole, want, cfg)
+    return _converge(sessions, cast(c.CloudDriver, cloud), want, cfg)
+
+
+def _whole(cloud: c.CloudDriver | c.Publisher) -> c.Publisher | None:
+    """The cloud as a `Publisher` if it publishes services whole (it may be wrapped for
+    metering and audit, so this asks what it can do rather than what class it is)."""
+    return cast(c.Publisher, cloud) if callable(getattr(cloud, "publish", None)) else None
 
 
 def _converge_whole(

@@ -118,7 +118,17 @@ _MODELS: dict[str, Any] = {
     "project-vpc": ProjectVpc,
 }
 # Driver methods that change the cloud; every other one only reads.
-CHANGES = ("create_", "delete_", "modify_", "accept_", "reject_", "register_", "deregister_")
+CHANGES = (
+    "create_",
+    "delete_",
+    "modify_",
+    "accept_",
+    "reject_",
+    "register_",
+    "deregister_",
+    "publish",
+    "unpublish",
+)
 
 
 @contextmanager
@@ -195,7 +205,9 @@ def _write(
 class _AuditedDriver:
     """A driver whose changing calls are recorded; reads pass straight through."""
 
-    def __init__(self, inner: c.CloudDriver, sessions: sessionmaker[Session], region: str):
+    def __init__(
+        self, inner: c.CloudDriver | c.Publisher, sessions: sessionmaker[Session], region: str
+    ):
         self._inner = inner
         self._sessions = sessions
         self._region = region
@@ -217,6 +229,12 @@ class _AuditedPlatform(c.Platform):
     def driver(self, region: str, principal: str | None = None) -> c.CloudDriver:
         inner = self._inner.driver(region, principal)
         return cast(c.CloudDriver, _AuditedDriver(inner, self._sessions, region))
+
+    def publisher(self, region: str) -> c.Publisher | None:
+        inner = self._inner.publisher(region)
+        if inner is None:
+            return None
+        return cast(c.Publisher, _AuditedDriver(inner, self._sessions, region))
 
     def principal(self, role_name: str) -> str:
         return self._inner.principal(role_name)
