@@ -67,9 +67,21 @@ def platform_for(settings: Settings, local: LocalCloud | None) -> Platform:
     if local is not None:
         return LocalPlatform(local)
     from privlink.cloud.aws import AwsPlatform, Budget  # boto3 only where AWS is used
+    from privlink.cloud.clouds import Clouds, Provider
 
     budget = Budget(reads=settings.aws_reads_per_second, changes=settings.aws_changes_per_second)
-    return AwsPlatform(principal=settings.aws_principal, budget=budget)
+    aws = AwsPlatform(principal=settings.aws_principal, budget=budget)
+    others: dict[str, Callable[[], Provider]] = {}
+    if settings.azure_subscription_id:
+        subscription, group = settings.azure_subscription_id, settings.azure_resource_group
+
+        def azure() -> Provider:
+            from privlink.cloud.azure import AzureCloud  # the Azure SDK only where used
+
+            return AzureCloud(subscription_id=subscription, resource_group=group)
+
+        others["azure"] = azure
+    return Clouds(aws, others)
 
 
 def local_cloud(settings: Settings, sessions: sessionmaker[Session]) -> LocalCloud | None:

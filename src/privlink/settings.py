@@ -129,6 +129,23 @@ class Settings(BaseSettings):
     aws_changes_per_second: Annotated[float, Field(gt=0, le=1000)] = Field(
         5.0, description="With cloud=aws: other calls per second per region and API."
     )
+    azure_subscription_id: str | None = Field(
+        None,
+        description="Real clouds: the platform's Azure subscription; set, services in azure- "
+        "clouds are published there (credentials: the Azure SDK's DefaultAzureCredential).",
+    )
+    azure_resource_group: str = Field(
+        "privlink", description="Azure: the resource group privlink publishes into."
+    )
+    gcp_project: str | None = Field(
+        None,
+        description="Real clouds: the platform's Google Cloud project; set, services in "
+        "google- clouds are published there (credentials: Application Default Credentials).",
+    )
+    gcp_nat_subnetwork: str = Field(
+        "privlink-psc-nat",
+        description="Google: the Private Service Connect NAT subnetwork of each project VPC.",
+    )
     outbound_link_limit: Annotated[int, Field(ge=1, le=1000)] = Field(
         10, description="Outbound PrivateLinks a service may have at once."
     )

@@ -144,6 +144,10 @@ class Arm:
             self.resources[key] = resource
             return 201, {}, resource
         props["provisioningState"] = "Succeeded"
+        if "/virtualnetworks/" in key:  # its subnets are resources of their own too
+            for sub in props.get("subnets", []):
+                sub_path = f"{path}/subnets/{sub['name']}"
+                self.resources[sub_path.lower()] = {**sub, "id": sub_path}
         created = key not in self.resources
         self.resources[key] = resource
         operation = uuid.uuid4().hex

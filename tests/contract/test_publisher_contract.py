@@ -275,3 +275,70 @@ class TestAzureHttp:
             side.publisher.publish(spec(side))
         with pytest.raises(NotFound):
             side.publisher.describe_endpoint_connections("privlink-missing")
+
+
+def test_project_vnets_are_made_once_and_deleted() -> None:
+    """Azure's project networks: a VNet over the project VPC's CIDR whose subnet lets a
+    Private Link Service take NAT addresses; made once, deleted."""
+    from privlink.cloud.azure import AzureCloud
+
+    arm = Arm()
+    transport = RequestsTransport(session=session(arm), session_owner=False)
+    cloud = AzureCloud(
+        subscription_id=arm.subscription,
+        resource_group="platform",
+        credential=Credential(),
+        transport=transport,
+        polling_interval=0,
+    )
+    vnet = cloud.project_network(REGION, "vpc-1", "10.20.0.0/24")
+    assert cloud.project_network(REGION, "vpc-1", "10.20.0.0/24") == vnet
+    (made,) = arm.of_kind("virtualNetworks")
+    assert made["properties"]["addressSpace"]["addressPrefixes"] == ["10.20.0.0/24"]
+    (subnet,) = made["properties"]["subnets"]
+    assert subnet["properties"]["privateLinkServiceNetworkPolicies"] == "Disabled"
+    published = cloud.publisher(REGION).publish(
+        c.PublishSpec(
+            key="pl-1",
+            network=vnet,
+            units=(c.PublishedUnit("pg", 10000, (c.Target("10.20.0.5", 5432),), True),),
+            consumers=(OTHER,),
+            health_check=HealthCheck(),
+            tags={},
+        )
+    )
+    assert published.name.endswith(".westeurope.azure.privatelinkservice")
+    cloud.publisher(REGION).unpublish("pl-1")
+    cloud.delete_project_network(REGION, "vpc-1")
+    cloud.delete_project_network(REGION, "vpc-1")
+    assert arm.of_kind("virtualNetworks") == []
+
+
+def test_clouds_route_by_region_and_name_the_missing_setting(tmp_path: Path) -> None:
+    from privlink.cloud.azure import AzureCloud
+    from privlink.cloud.clouds import Clouds
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'cloud.db'}")
+    migrate.upgrade(engine)
+    aws = LocalPlatform(LocalCloud(make_sessionmaker(engine)))
+    arm = Arm()
+    transport = RequestsTransport(session=session(arm), session_owner=False)
+
+    def azure() -> AzureCloud:
+        return AzureCloud(
+            subscription_id=arm.subscription,
+            resource_group="platform",
+            credential=Credential(),
+            transport=transport,
+            polling_interval=0,
+        )
+
+    clouds = Clouds(aws, {"azure": azure})
+    assert clouds.publisher("eu-west-1") is None  # AWS: resource by resource
+    assert isinstance(clouds.publisher(REGION), AzurePublisher)
+    assert clouds.project_network(REGION, "v", "10.1.0.0/24", ()).endswith("/privlink-vpc-v")
+    with pytest.raises(InvalidInput, match="PRIVLINK_GCP_PROJECT"):
+        clouds.publisher("europe-west1")
+    with pytest.raises(InvalidInput, match="publishes services whole"):
+        clouds.driver(REGION)
+    engine.dispose()

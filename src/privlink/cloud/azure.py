@@ -88,6 +88,44 @@ def _id(value: Any) -> str:
     return str((value or {}).get("id", ""))
 
 
+class AzureCloud:
+    """The platform's Azure subscription: a publisher per location (region), and the
+    project VNets services are placed in."""
+
+    def __init__(
+        self,
+        *,
+        subscription_id: str,
+        resource_group: str,
+        credential: Any = None,
+        **client_options: Any,
+    ) -> None:
+        if credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            credential = DefaultAzureCredential()
+        self.options = dict(
+            subscription_id=subscription_id,
+            resource_group=resource_group,
+            credential=credential,
+            **client_options,
+        )
+        self._publishers: dict[str, AzurePublisher] = {}
+
+    def publisher(self, location: str) -> AzurePublisher:
+        if location not in self._publishers:
+            self._publishers[location] = AzurePublisher(location=location, **self.options)
+        return self._publishers[location]
+
+    def project_network(self, location: str, key: str, cidr: str) -> str:
+        """A project VPC's VNet (`privlink-vpc-<key>`) with one subnet over its CIDR, where
+        Private Link Services may take their NAT addresses; its resource ID."""
+        return self.publisher(location).virtual_network(key, cidr)
+
+    def delete_project_network(self, location: str, key: str) -> None:
+        self.publisher(location).delete_virtual_network(key)
+
+
 class AzurePublisher(c.Publisher):
     """The platform's subscription in one region (location), publishing into one
     resource group; names go to a DNS zone in `dns_resource_group`."""
@@ -129,6 +167,47 @@ class AzurePublisher(c.Publisher):
             f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
             f"/providers/Microsoft.Network/{kind}/{name}"
         )
+
+    # -- project networks --------------------------------------------------------------
+    def virtual_network(self, key: str, cidr: str) -> str:
+        name = f"privlink-vpc-{key}"
+        body = {
+            "location": self.location,
+            "tags": {"privlink:project-vpc": key},
+            "properties": {
+                "addressSpace": {"addressPrefixes": [cidr]},
+                "subnets": [
+                    {
+                        "name": "default",
+                        "properties": {
+                            "addressPrefix": cidr,
+                            # A Private Link Service takes its NAT addresses here.
+                            "privateLinkServiceNetworkPolicies": "Disabled",
+                        },
+                    }
+                ],
+            },
+        }
+        have = self._get("virtual_networks.get", self.network.virtual_networks.get,
+                         self.resource_group, name)  # fmt: skip
+        if have is None:
+            self._lro(
+                "virtual_networks.create_or_update",
+                self.network.virtual_networks.begin_create_or_update,
+                self.resource_group,
+                name,
+                body,
+            )
+        return self._resource_id("virtualNetworks", name)
+
+    def delete_virtual_network(self, key: str) -> None:
+        with suppress(NotFound):
+            self._lro(
+                "virtual_networks.delete",
+                self.network.virtual_networks.begin_delete,
+                self.resource_group,
+                f"privlink-vpc-{key}",
+            )
 
     # -- publish ---------------------------------------------------------------
     def _subnet(self, network: str) -> str:

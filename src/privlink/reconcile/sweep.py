@@ -74,6 +74,8 @@ def sweep(sessions: sessionmaker[Session], driver_for: c.DriverFor) -> int:
     regions: dict[str, dict[str, str]] = {}  # region -> endpoint service ID -> PrivateLink
     for pl_id, service_id, cloud_name in published:
         assert service_id is not None  # selected so
+        if catalog.cloud_provider(cloud_name) != "aws":
+            continue  # Azure's and Google's are found by refresh and resync (Aiven's flow)
         regions.setdefault(catalog.cloud_region(cloud_name), {})[service_id] = pl_id
     wake: set[str] = set()
     for region, of_service in sorted(regions.items()):
