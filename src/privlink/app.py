@@ -81,6 +81,15 @@ def platform_for(settings: Settings, local: LocalCloud | None) -> Platform:
             return AzureCloud(subscription_id=subscription, resource_group=group)
 
         others["azure"] = azure
+    if settings.gcp_project:
+        project, nat = settings.gcp_project, settings.gcp_nat_subnetwork
+
+        def google() -> Provider:
+            from privlink.cloud.gcp import GoogleCloud  # Google's SDK only where used
+
+            return GoogleCloud(project=project, nat_subnetwork=nat)
+
+        others["google"] = google
     return Clouds(aws, others)
 
 

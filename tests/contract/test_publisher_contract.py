@@ -8,6 +8,7 @@ listen, that a repeated publish changes nothing and an unpublish leaves nothing.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,20 +18,24 @@ from typing import Any
 import pytest
 from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.core.pipeline.transport import RequestsTransport
+from google.auth.credentials import AnonymousCredentials
 
 from privlink.cloud import contract as c
 from privlink.cloud.azure import AzurePublisher
+from privlink.cloud.gcp import GooglePublisher
 from privlink.cloud.local import dialects
 from privlink.cloud.local.control import LocalCloud
 from privlink.cloud.local.platform import LocalPlatform
-from privlink.domain.cloud import AZURE_REGIONS, HealthCheck
+from privlink.domain.cloud import GOOGLE_REGIONS, REGIONS, HealthCheck
 from privlink.domain.dns import Record
 from privlink.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from privlink.store import migrate
 from privlink.store.db import make_engine, make_sessionmaker
 from tests.contract.azure_arm import Arm, session
+from tests.contract.gce_api import Gce, serve
 
 REGION = "westeurope"
+GOOGLE = "europe-west1"
 OTHER = "99999999-8888-7777-6666-555555555555"
 
 
@@ -45,6 +50,8 @@ class Side:
     counts: Callable[[], tuple[int, int]]  # load balancers, services
     listening: Callable[[str], set[int]]  # key -> frontend ports
     arm: Arm | None = None
+    restricts: bool = True  # Azure: only listed subscriptions may connect; Google: anyone
+    name_pattern: str = r"[a-z0-9-]+\.[0-9a-f-]{36}\.westeurope\.azure\.privatelinkservice"
 
 
 class Credential:
@@ -70,30 +77,34 @@ def azure_publisher(arm: Arm) -> AzurePublisher:
     )
 
 
-def _local(tmp_path: Path) -> Iterator[Side]:
+def _local(tmp_path: Path, region: str = REGION) -> Iterator[Side]:
+    """The local cloud's Azure (or Google) region, through `Piecewise`."""
     engine = make_engine(f"sqlite:///{tmp_path / 'cloud.db'}")
     migrate.upgrade(engine)
     cloud = LocalCloud(make_sessionmaker(engine))
     platform = LocalPlatform(cloud)
-    publisher = platform.publisher(REGION)
+    publisher = platform.publisher(region)
     assert publisher is not None
-    network = platform.project_network(REGION, "net", "10.0.0.0/24", AZURE_REGIONS[REGION])
-    # Two customers: a local account is also an Azure subscription.
+    zones = REGIONS[region]
+    network = platform.project_network(region, "net", "10.0.0.0/24", zones)
+    google = region in GOOGLE_REGIONS
+    identity = dialects.gcp_project if google else dialects.subscription_id
+    # Two customers: a local account is also an Azure subscription and a Google project.
     accounts = {
-        dialects.subscription_id(made.id): made.id
+        identity(made.id): made.id
         for made in (cloud.create_account("customer"), cloud.create_account("other"))
     }
     consumer, other = list(accounts)
 
-    def connect(service: c.Published, subscription: str) -> str:
-        acct = cloud.account(accounts[subscription], REGION)
+    def connect(service: c.Published, who: str) -> str:
+        acct = cloud.account(accounts[who], region)
         vpc = acct.create_vpc("10.9.0.0/16")
-        subnet = acct.create_subnet(vpc.id, AZURE_REGIONS[REGION][0])
+        subnet = acct.create_subnet(vpc.id, zones[0])
         return acct.create_endpoint(
             vpc_id=vpc.id, service_name=service.name, subnet_ids=[subnet.id]
         ).id
 
-    driver = platform.driver(REGION)
+    driver = platform.driver(region)
 
     def counts() -> tuple[int, int]:
         return len(driver.describe_load_balancers()), len(driver.describe_endpoint_services())
@@ -102,7 +113,11 @@ def _local(tmp_path: Path) -> Iterator[Side]:
         lbs = driver.find_by_tags("load-balancer", {"privlink:privatelink": key})
         return {li.port for lb in lbs for li in driver.describe_listeners(lb)}
 
-    yield Side("local", publisher, network, consumer, other, connect, counts, listening)
+    side = Side("local", publisher, network, consumer, other, connect, counts, listening)
+    if google:
+        side.restricts = False
+        side.name_pattern = r"projects/.+/regions/europe-west1/serviceAttachments/vpce-svc-.+"
+    yield side
     engine.dispose()
 
 
@@ -128,12 +143,51 @@ def _azure() -> Side:
     return Side("azure", publisher, network, consumer, OTHER, connect, counts, listening, arm)
 
 
-@pytest.fixture(params=["local", "azure"])
+def _google() -> Iterator[Side]:
+    with serve(Gce()) as gce:
+        network = gce.network("privlink-vpc-1", GOOGLE, "privlink-psc-nat")
+        gce.instance(f"{GOOGLE}-b", "node-0", "127.0.0.1")
+        publisher = google_publisher(gce)
+
+        def connect(service: c.Published, project: str) -> str:
+            return gce.endpoint(service.name, project)
+
+        def counts() -> tuple[int, int]:
+            return len(gce.of_kind("forwardingRules")), len(gce.of_kind("serviceAttachments"))
+
+        def listening(key: str) -> set[int]:
+            (neg,) = [n for n in gce.of_kind("networkEndpointGroups") if n["name"].endswith(key)]
+            return {e["clientDestinationPort"] for e in neg.get("endpoints", [])}
+
+        yield Side(
+            "google", publisher, network, "customer-one", "customer-two", connect, counts,
+            listening, restricts=False,
+            name_pattern=r"projects/platform-project/regions/europe-west1/serviceAttachments/privlink-.+",
+        )  # fmt: skip
+
+
+def google_publisher(gce: Gce) -> GooglePublisher:
+    return GooglePublisher(
+        project=gce.project,
+        region=GOOGLE,
+        nat_subnetwork="privlink-psc-nat",
+        credentials=AnonymousCredentials(),
+        api_endpoint=gce.url,
+        dns_endpoint=gce.url,
+        retry_initial=0.01,
+    )
+
+
+@pytest.fixture(params=["local-azure", "azure", "local-google", "google"])
 def side(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Side]:
-    if request.param == "local":
+    if request.param == "local-azure":
         yield from _local(tmp_path)
-    else:
+    elif request.param == "local-google":
+        yield from _local(tmp_path, GOOGLE)
+    elif request.param == "azure":
         yield _azure()
+    else:
+        yield from _google()
 
 
 def spec(side: Side, key: str = "pl-1", *, open_ports: tuple[int, ...] = (10000,),
@@ -146,7 +200,9 @@ def spec(side: Side, key: str = "pl-1", *, open_ports: tuple[int, ...] = (10000,
         key=key,
         network=side.network,
         units=units,
-        consumers=consumers if consumers is not None else (side.consumer,),
+        consumers=consumers
+        if consumers is not None
+        else ((side.consumer,) if side.restricts else ()),
         health_check=HealthCheck(interval=5, timeout=2, healthy_threshold=2, unhealthy_threshold=2),
         tags={"privlink:privatelink": key, "privlink:project": "alpha"},
     )
@@ -155,8 +211,7 @@ def spec(side: Side, key: str = "pl-1", *, open_ports: tuple[int, ...] = (10000,
 class TestPublish:
     def test_published_once_for_its_consumers(self, side: Side) -> None:
         first = side.publisher.publish(spec(side))
-        assert first.name.endswith(f".{REGION}.azure.privatelinkservice")
-        assert "/providers/Microsoft.Network/privateLinkServices/" in first.resource_id
+        assert re.fullmatch(side.name_pattern, first.name), first.name
         again = side.publisher.publish(spec(side))
         assert (again.id, again.name, again.resource_id) == (
             first.id,
@@ -166,23 +221,26 @@ class TestPublish:
         assert side.counts() == (1, 1)
         assert side.listening("pl-1") == {10000}  # only the open unit listens
 
-    def test_only_listed_subscriptions_may_connect(self, side: Side) -> None:
-        other = side.other
+    def test_who_may_connect_and_that_each_waits(self, side: Side) -> None:
+        """Azure: only subscriptions the service is visible to may make an endpoint.
+        Google: any project may. Either way it waits for the owner's approval."""
         published = side.publisher.publish(spec(side))
-        with pytest.raises(Forbidden):
-            side.connect(published, other)
-        assert side.publisher.describe_endpoint_connections(published.id) == []
-        side.publisher.publish(spec(side, consumers=(side.consumer, other)))
-        side.connect(published, other)
+        if side.restricts:
+            with pytest.raises(Forbidden):
+                side.connect(published, side.other)
+            assert side.publisher.describe_endpoint_connections(published.id) == []
+            side.publisher.publish(spec(side, consumers=(side.consumer, side.other)))
+        side.connect(published, side.other)
         (waiting,) = side.publisher.describe_endpoint_connections(published.id)
-        assert waiting.state == "pendingAcceptance"  # approval is always asked for
-        assert waiting.owner == other
+        assert waiting.state == "pendingAcceptance"
+        assert waiting.owner == side.other
         assert waiting.resource_id
 
     def test_connections_accepted_and_rejected(self, side: Side) -> None:
-        published = side.publisher.publish(spec(side))
+        both = (side.consumer, side.other) if side.restricts else ()
+        published = side.publisher.publish(spec(side, consumers=both))
         one = side.connect(published, side.consumer)
-        two = side.connect(published, side.consumer)
+        two = side.connect(published, side.other)  # Google accepts by project
         side.publisher.accept_endpoint_connections(published.id, [one])
         side.publisher.reject_endpoint_connections(published.id, [two])
         states = {e.id: e.state for e in side.publisher.describe_endpoint_connections(published.id)}
