@@ -23,13 +23,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
+import google.cloud.dns as dns  # type: ignore[import-untyped]  # no py.typed
 from google.api_core import exceptions as gexc
 from google.api_core.client_options import ClientOptions
 from google.api_core.retry import Retry, if_exception_type
-from google.cloud import (
-    compute_v1,
-    dns,  # type: ignore[attr-defined]
-)
+from google.cloud import compute_v1
 
 from privlink.cloud import contract as c
 from privlink.domain.dns import Record
