@@ -805,12 +805,6 @@ def azure_vnet_create(scope: Scope, cidr: Cidr = "10.0.0.0/16") -> None:
     _network_create(scope, cidr, "azure")
 
 
-@command("azure vnet", "list", region=AZURE_REGION)
-def azure_vnet_list(scope: Scope) -> None:
-    """List the virtual networks."""
-    scope.show(scope.get("/vpcs")["vpcs"])
-
-
 @command("azure subnet", "create", region=AZURE_REGION)
 def azure_subnet_create(scope: Scope, vnet: Annotated[str, typer.Option(help="VNet ID.")]) -> None:
     """Create a subnet; its private range is where endpoints get their addresses."""
@@ -843,37 +837,10 @@ def azure_pe_create(
     _show_in_words(scope, _endpoint(scope, created["id"], wait, timeout), "azure")
 
 
-@command("azure private-endpoint", "show", region=AZURE_REGION)
-def azure_pe_show(
-    scope: Scope, endpoint_id: str, wait: Wait = False, timeout: Timeout = 300
-) -> None:
-    """Show a private endpoint: its connection status and private address."""
-    _show_in_words(scope, _endpoint(scope, endpoint_id, wait, timeout), "azure")
-
-
-@command("azure private-endpoint", "list", region=AZURE_REGION)
-def azure_pe_list(scope: Scope) -> None:
-    """List your private endpoints."""
-    _show_in_words(scope, scope.get("/endpoints")["endpoints"], "azure")
-
-
-@command("azure private-endpoint", "delete", region=AZURE_REGION)
-def azure_pe_delete(scope: Scope, endpoint_id: str) -> None:
-    """Delete a private endpoint."""
-    scope.delete(f"/endpoints/{endpoint_id}")
-    scope.deleted("private endpoint", endpoint_id)
-
-
 @command("gcp network", "create", region=GOOGLE_REGION)
 def gcp_network_create(scope: Scope, cidr: Cidr = "10.0.0.0/16") -> None:
     """Create a VPC network."""
     _network_create(scope, cidr, "google")
-
-
-@command("gcp network", "list", region=GOOGLE_REGION)
-def gcp_network_list(scope: Scope) -> None:
-    """List the VPC networks."""
-    scope.show(scope.get("/vpcs")["vpcs"])
 
 
 @command("gcp subnet", "create", region=GOOGLE_REGION)
@@ -910,22 +877,34 @@ def gcp_endpoint_create(
     _show_in_words(scope, _endpoint(scope, created["id"], wait, timeout), "google")
 
 
-@command("gcp endpoint", "show", region=GOOGLE_REGION)
-def gcp_endpoint_show(
-    scope: Scope, endpoint_id: str, wait: Wait = False, timeout: Timeout = 300
-) -> None:
-    """Show an endpoint: its status, PSC connection ID and address."""
-    _show_in_words(scope, _endpoint(scope, endpoint_id, wait, timeout), "google")
+def _shared_verbs(cloud: str, network: str, endpoint: str, region: str) -> None:
+    """The verbs both clouds' customer sides have: list networks; show, list and delete
+    endpoints (in the cloud's words)."""
+
+    @command(f"{cloud} {network}", "list", region=region)
+    def network_list(scope: Scope) -> None:
+        """List the networks."""
+        scope.show(scope.get("/vpcs")["vpcs"])
+
+    @command(f"{cloud} {endpoint}", "show", region=region)
+    def endpoint_show(
+        scope: Scope, endpoint_id: str, wait: Wait = False, timeout: Timeout = 300
+    ) -> None:
+        """Show an endpoint: its status (in the cloud's words) and its address."""
+        _show_in_words(scope, _endpoint(scope, endpoint_id, wait, timeout), PROVIDER[cloud])
+
+    @command(f"{cloud} {endpoint}", "list", region=region)
+    def endpoint_list(scope: Scope) -> None:
+        """List your endpoints."""
+        _show_in_words(scope, scope.get("/endpoints")["endpoints"], PROVIDER[cloud])
+
+    @command(f"{cloud} {endpoint}", "delete", region=region)
+    def endpoint_delete(scope: Scope, endpoint_id: str) -> None:
+        """Delete an endpoint."""
+        scope.delete(f"/endpoints/{endpoint_id}")
+        scope.deleted("endpoint", endpoint_id)
 
 
-@command("gcp endpoint", "list", region=GOOGLE_REGION)
-def gcp_endpoint_list(scope: Scope) -> None:
-    """List your PSC endpoints."""
-    _show_in_words(scope, scope.get("/endpoints")["endpoints"], "google")
-
-
-@command("gcp endpoint", "delete", region=GOOGLE_REGION)
-def gcp_endpoint_delete(scope: Scope, endpoint_id: str) -> None:
-    """Delete a PSC endpoint."""
-    scope.delete(f"/endpoints/{endpoint_id}")
-    scope.deleted("endpoint", endpoint_id)
+PROVIDER = {"azure": "azure", "gcp": "google"}
+_shared_verbs("azure", "vnet", "private-endpoint", AZURE_REGION)
+_shared_verbs("gcp", "network", "endpoint", GOOGLE_REGION)

@@ -147,12 +147,6 @@ def create(
     )
 
 
-@aws_app.command("get")
-def get(service: str, project: Project = None, as_json: Json = False, url: Url = None) -> None:
-    """Show the PrivateLink of SERVICE."""
-    show(call(lambda c: c.get(_base(project, service)), url), as_json=as_json, columns=COLUMNS)
-
-
 @aws_app.command("update")
 def update(
     service: str,
@@ -167,41 +161,6 @@ def update(
     show(call(lambda c: c.request("PUT", base, json=body), url), as_json=as_json, columns=COLUMNS)
 
 
-@aws_app.command("delete")
-def delete(
-    service: str,
-    project: Project = None,
-    wait: Wait = False,
-    timeout: Timeout = 600,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
-    """Delete the PrivateLink: connections are rejected, its cloud resources removed."""
-    show(_delete(_base(project, service), wait, timeout, url), as_json=as_json, columns=COLUMNS)
-
-
-@aws_app.command("refresh")
-def refresh(service: str, project: Project = None, url: Url = None) -> None:
-    """Look at customers' endpoints now (accept and list new connections)."""
-    call(lambda c: c.post(_base(project, service) + "/refresh"), url)
-    typer.echo("Refreshed.")
-
-
-@connection_app.command("list")
-def connections(
-    service: str, project: Project = None, as_json: Json = False, url: Url = None
-) -> None:
-    """Customer endpoints connected to the PrivateLink, with their plc… IDs."""
-    rows = call(lambda c: c.get(_base(project, service) + "/connections"), url)["connections"]
-    show(rows, as_json=as_json)
-
-
-@aws_app.command("status")
-def status(service: str, project: Project = None, as_json: Json = False, url: Url = None) -> None:
-    """State with reason, and the listener port of every component and broker."""
-    _status(_base(project, service), service, as_json, url)
-
-
 def _status(base: str, service: str, as_json: bool, url: str | None) -> None:
     body = call(lambda c: c.get(base + "/status"), url)
     if as_json:
@@ -210,20 +169,6 @@ def _status(base: str, service: str, as_json: bool, url: str | None) -> None:
     pl = body["privatelink"]
     typer.echo(f"{service}: {pl['state']}" + (f" — {pl['reason']}" if pl["reason"] else ""))
     show(body["ports"], as_json=False)
-
-
-@aws_app.command("validate")
-def validate(
-    service: str,
-    connection: Annotated[
-        str | None, typer.Option("--privatelink-connection-id", "-p", help="Only this plc… ID.")
-    ] = None,
-    project: Project = None,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
-    """Check every hop from the customers' endpoints to the nodes; exit 1 if one is broken."""
-    _validate(_base(project, service), connection, as_json, url)
 
 
 def _validate(base: str, connection: str | None, as_json: bool, url: str | None) -> None:
@@ -245,6 +190,77 @@ def print_hops(result: dict[str, Any], as_json: bool) -> None:
         raise typer.Exit(1)
 
 
+# -- the verbs every cloud's PrivateLink has, registered once per cloud -------------------
+Connection = Annotated[
+    str | None,
+    typer.Option("--privatelink-connection-id", "-p", help="Only this plc… ID."),
+]
+
+
+def _common_verbs(
+    app: typer.Typer,
+    connection_app: typer.Typer,
+    provider: str,
+    columns: tuple[str, ...],
+    connection_columns: tuple[str, ...] | None,
+) -> None:
+    """get, delete, refresh, status, validate and `connection list` of one cloud's flow."""
+
+    @app.command("get")
+    def get(service: str, project: Project = None, as_json: Json = False, url: Url = None) -> None:
+        """Show the PrivateLink of SERVICE."""
+        base = _base(project, service, provider)
+        show(call(lambda c: c.get(base), url), as_json=as_json, columns=columns)
+
+    @app.command("delete")
+    def delete(
+        service: str,
+        project: Project = None,
+        wait: Wait = False,
+        timeout: Timeout = 600,
+        as_json: Json = False,
+        url: Url = None,
+    ) -> None:
+        """Delete the PrivateLink: connections end, its cloud resources are removed."""
+        base = _base(project, service, provider)
+        show(_delete(base, wait, timeout, url), as_json=as_json, columns=columns)
+
+    @app.command("refresh")
+    def refresh(service: str, project: Project = None, url: Url = None) -> None:
+        """Look at customers' endpoints now (and list new connections)."""
+        call(lambda c: c.post(_base(project, service, provider) + "/refresh"), url)
+        typer.echo("Refreshed.")
+
+    @app.command("status")
+    def status(
+        service: str, project: Project = None, as_json: Json = False, url: Url = None
+    ) -> None:
+        """State with reason, and the listener port of every component and broker."""
+        _status(_base(project, service, provider), service, as_json, url)
+
+    @app.command("validate")
+    def validate(
+        service: str,
+        connection: Connection = None,
+        project: Project = None,
+        as_json: Json = False,
+        url: Url = None,
+    ) -> None:
+        """Check every hop from the customers' endpoints to the nodes; exit 1 if one is broken."""
+        _validate(_base(project, service, provider), connection, as_json, url)
+
+    @connection_app.command("list")
+    def connections(
+        service: str, project: Project = None, as_json: Json = False, url: Url = None
+    ) -> None:
+        """Customers' endpoints connected (or asking to) with their plc… IDs and states."""
+        rows = call(lambda c: c.get(_base(project, service, provider) + "/connections"), url)
+        show(rows["connections"], as_json=as_json, columns=connection_columns)
+
+
+_common_verbs(aws_app, connection_app, "aws", COLUMNS, None)
+
+
 # -- Azure ------------------------------------------------------------------------
 Subscriptions = Annotated[
     list[str] | None,
@@ -260,10 +276,6 @@ AZURE_CONNECTION_COLUMNS = (
     "user_ip_address",
 )
 ConnectionId = Annotated[str, typer.Argument(help="The connection's plc… ID.")]
-Connection = Annotated[
-    str | None,
-    typer.Option("--privatelink-connection-id", "-p", help="Only this plc… ID."),
-]
 
 
 @azure_app.command("create")
@@ -280,15 +292,6 @@ def azure_create(
     base = _base(project, service, "azure")
     body = {"user_subscription_ids": user_subscription_id or []}
     show(_create(base, body, wait, timeout, url), as_json=as_json, columns=AZURE_COLUMNS)
-
-
-@azure_app.command("get")
-def azure_get(
-    service: str, project: Project = None, as_json: Json = False, url: Url = None
-) -> None:
-    """Show the Azure Private Link of SERVICE (its alias, once active)."""
-    base = _base(project, service, "azure")
-    show(call(lambda c: c.get(base), url), as_json=as_json, columns=AZURE_COLUMNS)
 
 
 @azure_app.command("update")
@@ -309,55 +312,7 @@ def azure_update(
     )
 
 
-@azure_app.command("delete")
-def azure_delete(
-    service: str,
-    project: Project = None,
-    wait: Wait = False,
-    timeout: Timeout = 600,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
-    """Delete the Azure Private Link and its cloud resources."""
-    base = _base(project, service, "azure")
-    show(_delete(base, wait, timeout, url), as_json=as_json, columns=AZURE_COLUMNS)
-
-
-@azure_app.command("refresh")
-def azure_refresh(service: str, project: Project = None, url: Url = None) -> None:
-    """Look for customers' new private endpoints now."""
-    call(lambda c: c.post(_base(project, service, "azure") + "/refresh"), url)
-    typer.echo("Refreshed.")
-
-
-@azure_app.command("status")
-def azure_status(
-    service: str, project: Project = None, as_json: Json = False, url: Url = None
-) -> None:
-    """State with reason, and the listener port of every component and broker."""
-    _status(_base(project, service, "azure"), service, as_json, url)
-
-
-@azure_app.command("validate")
-def azure_validate(
-    service: str,
-    connection: Connection = None,
-    project: Project = None,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
-    """Check every hop from the customers' endpoints to the nodes; exit 1 if one is broken."""
-    _validate(_base(project, service, "azure"), connection, as_json, url)
-
-
-@azure_connection_app.command("list")
-def azure_connections(
-    service: str, project: Project = None, as_json: Json = False, url: Url = None
-) -> None:
-    """Customers' private endpoints, with their plc… IDs and states."""
-    base = _base(project, service, "azure")
-    rows = call(lambda c: c.get(base + "/connections"), url)["connections"]
-    show(rows, as_json=as_json, columns=AZURE_CONNECTION_COLUMNS)
+_common_verbs(azure_app, azure_connection_app, "azure", AZURE_COLUMNS, AZURE_CONNECTION_COLUMNS)
 
 
 @azure_connection_app.command("approve")
@@ -418,66 +373,9 @@ def google_create(
     show(_create(base, {}, wait, timeout, url), as_json=as_json, columns=GOOGLE_COLUMNS)
 
 
-@google_app.command("get")
-def google_get(
-    service: str, project: Project = None, as_json: Json = False, url: Url = None
-) -> None:
-    """Show the service attachment of SERVICE."""
-    base = _base(project, service, "google")
-    show(call(lambda c: c.get(base), url), as_json=as_json, columns=GOOGLE_COLUMNS)
-
-
-@google_app.command("delete")
-def google_delete(
-    service: str,
-    project: Project = None,
-    wait: Wait = False,
-    timeout: Timeout = 600,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
-    """Delete the service attachment and its cloud resources."""
-    base = _base(project, service, "google")
-    show(_delete(base, wait, timeout, url), as_json=as_json, columns=GOOGLE_COLUMNS)
-
-
-@google_app.command("refresh")
-def google_refresh(
-    service: str, project: Project = None, as_json: Json = False, url: Url = None
-) -> None:
-    """Look for customers' new endpoints now."""
-    base = _base(project, service, "google")
-    show(call(lambda c: c.post(base + "/refresh"), url), as_json=as_json, columns=GOOGLE_COLUMNS)
-
-
-@google_app.command("status")
-def google_status(
-    service: str, project: Project = None, as_json: Json = False, url: Url = None
-) -> None:
-    """State with reason, and the listener port of every component and broker."""
-    _status(_base(project, service, "google"), service, as_json, url)
-
-
-@google_app.command("validate")
-def google_validate(
-    service: str,
-    connection: Connection = None,
-    project: Project = None,
-    as_json: Json = False,
-    url: Url = None,
-) -> None:
-    """Check every hop from the customers' endpoints to the nodes; exit 1 if one is broken."""
-    _validate(_base(project, service, "google"), connection, as_json, url)
-
-
-@google_connection_app.command("list")
-def google_connections(
-    service: str, project: Project = None, as_json: Json = False, url: Url = None
-) -> None:
-    """Customers' endpoints, with their plc… and PSC connection IDs."""
-    base = _base(project, service, "google")
-    rows = call(lambda c: c.get(base + "/connections"), url)["connections"]
-    show(rows, as_json=as_json, columns=GOOGLE_CONNECTION_COLUMNS)
+_common_verbs(
+    google_app, google_connection_app, "google", GOOGLE_COLUMNS, GOOGLE_CONNECTION_COLUMNS
+)
 
 
 @google_connection_app.command("approve")

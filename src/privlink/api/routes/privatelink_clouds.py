@@ -3,6 +3,8 @@ azure|google …`): the same PrivateLink object as AWS's, in those clouds' shape
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, BackgroundTasks
 
 from privlink.api.deps import CallerDep, ProjectDep, SessionDep
@@ -67,6 +69,46 @@ async def _refresh(
     return pl
 
 
+def _common_routes(
+    base: str,
+    provider: str,
+    public: type[AzurePublic] | type[GooglePublic],
+    listed: type[AzureConnectionsPublic] | type[GoogleConnectionsPublic],
+) -> None:
+    """get, delete and the connection list: the same in both clouds, in their shapes."""
+
+    @router.get(base, response_model=public, name=f"{provider}_get")
+    def get(project: ProjectDep, session: SessionDep, service: str = ServiceName) -> Any:
+        pl = privatelinks.get(session, project=project, service_name=service, provider=provider)
+        return public.model_validate(pl)
+
+    @router.delete(
+        base, response_model=public, responses=documented(409), name=f"{provider}_delete"
+    )
+    def delete(
+        project: ProjectDep,
+        session: SessionDep,
+        caller: CallerDep,
+        state: StateDep,
+        after: BackgroundTasks,
+        service: str = ServiceName,
+    ) -> Any:
+        pl = privatelinks.delete(
+            session, project=project, service_name=service, actor=actor(caller), provider=provider
+        )
+        after.add_task(state.changed)
+        return public.model_validate(pl)
+
+    @router.get(base + "/connections", response_model=listed, name=f"{provider}_connections")
+    def connections(project: ProjectDep, session: SessionDep, service: str = ServiceName) -> Any:
+        pl = privatelinks.get(session, project=project, service_name=service, provider=provider)
+        return listed.model_validate({"connections": pl.connections}, from_attributes=True)
+
+
+_common_routes(AZURE, rules.AZURE, AzurePublic, AzureConnectionsPublic)
+_common_routes(GOOGLE, rules.GOOGLE, GooglePublic, GoogleConnectionsPublic)
+
+
 # -- Azure ----------------------------------------------------------------------
 @router.post(AZURE, responses=documented(409))
 def azure_create(
@@ -91,13 +133,6 @@ def azure_create(
     return _azure(pl)
 
 
-@router.get(AZURE)
-def azure_get(project: ProjectDep, session: SessionDep, service: str = ServiceName) -> AzurePublic:
-    return _azure(
-        privatelinks.get(session, project=project, service_name=service, provider=rules.AZURE)
-    )
-
-
 @router.put(AZURE, responses=documented(409))
 def azure_update(
     body: AzureCreate,
@@ -120,22 +155,6 @@ def azure_update(
     return _azure(pl)
 
 
-@router.delete(AZURE, responses=documented(409))
-def azure_delete(
-    project: ProjectDep,
-    session: SessionDep,
-    caller: CallerDep,
-    state: StateDep,
-    after: BackgroundTasks,
-    service: str = ServiceName,
-) -> AzurePublic:
-    pl = privatelinks.delete(
-        session, project=project, service_name=service, actor=actor(caller), provider=rules.AZURE
-    )
-    after.add_task(state.changed)
-    return _azure(pl)
-
-
 @router.post(AZURE + "/refresh", responses=documented(409))
 async def azure_refresh(
     project: ProjectDep, session: SessionDep, state: StateDep, service: str = ServiceName
@@ -143,14 +162,6 @@ async def azure_refresh(
     """Look for new private endpoints now rather than at the next resync."""
     await _refresh(state, session, project, service, rules.AZURE)
     return Refreshed()
-
-
-@router.get(AZURE + "/connections")
-def azure_connections(
-    project: ProjectDep, session: SessionDep, service: str = ServiceName
-) -> AzureConnectionsPublic:
-    pl = privatelinks.get(session, project=project, service_name=service, provider=rules.AZURE)
-    return AzureConnectionsPublic(connections=[_azure_connection(c) for c in pl.connections])
 
 
 @router.post(AZURE + "/connections/{connection_id}/approve", responses=documented(409))
@@ -219,45 +230,12 @@ def google_create(
     return _google(pl)
 
 
-@router.get(GOOGLE)
-def google_get(
-    project: ProjectDep, session: SessionDep, service: str = ServiceName
-) -> GooglePublic:
-    return _google(
-        privatelinks.get(session, project=project, service_name=service, provider=rules.GOOGLE)
-    )
-
-
-@router.delete(GOOGLE, responses=documented(409))
-def google_delete(
-    project: ProjectDep,
-    session: SessionDep,
-    caller: CallerDep,
-    state: StateDep,
-    after: BackgroundTasks,
-    service: str = ServiceName,
-) -> GooglePublic:
-    pl = privatelinks.delete(
-        session, project=project, service_name=service, actor=actor(caller), provider=rules.GOOGLE
-    )
-    after.add_task(state.changed)
-    return _google(pl)
-
-
 @router.post(GOOGLE + "/refresh", responses=documented(409))
 async def google_refresh(
     project: ProjectDep, session: SessionDep, state: StateDep, service: str = ServiceName
 ) -> GooglePublic:
     """Look for new endpoints now; answers the attachment as it is."""
     return _google(await _refresh(state, session, project, service, rules.GOOGLE))
-
-
-@router.get(GOOGLE + "/connections")
-def google_connections(
-    project: ProjectDep, session: SessionDep, service: str = ServiceName
-) -> GoogleConnectionsPublic:
-    pl = privatelinks.get(session, project=project, service_name=service, provider=rules.GOOGLE)
-    return GoogleConnectionsPublic(connections=[_google_connection(c) for c in pl.connections])
 
 
 @router.post(GOOGLE + "/connections/{connection_id}/approve", responses=documented(409))
