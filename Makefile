@@ -37,7 +37,7 @@ contracts: $(VENV)/.dev
 	$(VENV)/bin/lint-imports
 
 pytest: $(VENV)/.dev system-packages
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --durations=15
 
 # The Debian packages the suite runs for real; installed when missing (as root).
 system-packages:
