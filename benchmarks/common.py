@@ -90,7 +90,11 @@ def serve(**settings: str) -> Iterator[Serve]:
     env.pop("PRIVLINK_DATABASE_URL", None)
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [PRIVLINK, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [PRIVLINK, "serve"],
+        env=env,
+        # BENCH_SERVE_LOG keeps serve's output (its request log has each request's ms).
+        stdout=open(os.environ.get("BENCH_SERVE_LOG", os.devnull), "w"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
     )
     try:
         until(lambda: _ready(url))
