@@ -535,13 +535,13 @@ def test_azure_and_google_in_the_console(page: Page, server: Server) -> None:
     expect(connections).to_contain_text("pending-user-approval")
     expect(connections).to_contain_text(endpoint["resource_id"])
     page.get_by_role("button", name=re.compile(r"Approve plc")).click()
-    expect(connections).to_contain_text("connected")
+    expect(connections.locator(".badge")).to_have_text("connected")
     page.get_by_label("Endpoint address").fill("10.200.0.9")
     page.get_by_role("button", name=re.compile(r"Set address of plc")).click()
     expect(page.get_by_role("alert")).to_contain_text("outside the subnet")
     page.get_by_label("Endpoint address").fill(endpoint["ip_address"])
     page.get_by_role("button", name=re.compile(r"Set address of plc")).click()
-    expect(connections).to_contain_text("active")
+    expect(connections.locator(".badge")).to_have_text("active")
     expect(connections).to_contain_text(".az-1.shop.pl.privlink.internal")
     shot(page, "network-azure-active")
 
@@ -567,6 +567,7 @@ def test_azure_and_google_in_the_console(page: Page, server: Server) -> None:
     expect(page.get_by_role("alert")).to_contain_text("Invalid IP address")
     page.get_by_label("Endpoint address").fill(psc["ip_address"])
     page.get_by_role("button", name=re.compile(r"Approve plc")).click()
-    expect(connections).to_contain_text("active")
+    expect(connections.locator(".badge")).to_have_text("active")  # the page polls
+    expect(connections).to_contain_text(".gc-1.shop.pl.privlink.internal")  # its name
     expect(connections).to_contain_text(psc["ip_address"])
     shot(page, "network-google-active")

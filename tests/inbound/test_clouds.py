@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.inbound.conftest import Inbound, greeting, register_in_vpc
 from tests.support import wait_for
 
@@ -187,26 +185,3 @@ def test_google_flow(inbound: Inbound) -> None:
     assert status["connections"][0]["host"] == entry["host"]
     inbound.call("DELETE", GOOGLE)
     wait_for(lambda: inbound.client.get(GOOGLE, headers=inbound.headers()).status_code == 404)
-
-
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        ({"user_subscription_ids": ["not-a-guid"]}, "Invalid Azure subscription ID"),
-        (
-            {"user_subscription_ids": [f"00000000-0000-0000-0000-{i:012d}" for i in range(17)]},
-            "at most 16",
-        ),
-        ({"user_subscription_ids": []}, "at least one Azure subscription"),
-    ],
-)
-def test_azure_refusals(inbound: Inbound, body: dict[str, Any], message: str) -> None:
-    register_in_vpc(inbound, cloud="azure-westeurope")
-    error = inbound.call("POST", AZURE, 400, json=body)
-    assert message in error["message"]
-    inbound.call("GET", AZURE, 404)
-    # The cloud decides the flow: an AWS or Google create on an Azure service is refused.
-    aws = "/v1/project/alpha/service/kafka-1/privatelink/aws"
-    wrong = inbound.call("POST", aws, 400, json={"principals": ["arn:aws:iam::123456789012:root"]})
-    assert "privatelink azure create" in wrong["message"]
-    inbound.call("POST", GOOGLE, 400, json={})
