@@ -155,7 +155,7 @@ def create(
     try:
         session.flush()
     except IntegrityError as error:  # a concurrent create won the race
-        raise Conflict(f"Service '{service_name}' already has a PrivateLink") from error
+        raise Conflict(f"Service '{service_name}' already has {_a(NAMES[provider])}") from error
     _event(session, pl, f"create requested; {_allowed(pl)}", actor)
     return pl
 
